@@ -1,0 +1,35 @@
+// A read-only memory map of a whole file. Tensors point into it: loading a model copies nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "qforge/core/status.h"
+
+namespace qforge {
+
+class MappedFile {
+ public:
+  static Expected<std::shared_ptr<MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile(std::string path, const uint8_t* data, size_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  std::string path_;
+  const uint8_t* data_;
+  size_t size_;
+};
+
+// Reads a whole (small) file into a string, e.g. a JSON config or a text.
+Expected<std::string> ReadTextFile(const std::string& path);
+
+}  // namespace qforge
