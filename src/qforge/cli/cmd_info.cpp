@@ -15,12 +15,20 @@ struct InfoOptions {
   std::string model;
   bool all_metadata = false;
   bool tensors = true;
+  std::string key;
 };
 
 int RunInfo(const InfoOptions& opt) {
   auto file = GgufFile::Open(opt.model);
   if (!file) return Fail(file.error().message);
   const GgufFile& f = *file;
+  if (!opt.key.empty()) {
+    const GgufValue* v = f.Find(opt.key);
+    if (v == nullptr) return Fail(fmt::format("{}: no metadata key '{}'", f.path(), opt.key));
+    if (const auto* s = std::get_if<std::string>(v)) fmt::print("{}\n", *s);  // raw, unquoted
+    else fmt::print("{}\n", FormatGgufValue(*v, SIZE_MAX));
+    return kExitOk;
+  }
 
   fmt::print("file          {}\n", f.path());
   fmt::print("format        GGUF v{}, alignment {}, {} metadata entries, {} tensors\n", f.version(),
@@ -72,6 +80,7 @@ Subcommand AddInfoCommand(CLI::App& root) {
   app->add_option("model", opt->model, "GGUF model file")->required();
   app->add_flag("--all-metadata", opt->all_metadata, "Print whole arrays (vocabularies) too");
   app->add_flag("!--no-tensors", opt->tensors, "Omit the tensor table");
+  app->add_option("--key", opt->key, "Print only this metadata value, in full");
   return {app, [opt] { return RunInfo(*opt); }};
 }
 

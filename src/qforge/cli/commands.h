@@ -18,6 +18,10 @@ struct Subcommand {
 };
 
 Subcommand AddInfoCommand(CLI::App& root);
+Subcommand AddGenerateCommand(CLI::App& root);
+Subcommand AddPerplexityCommand(CLI::App& root);
+Subcommand AddQuantizeCommand(CLI::App& root);
+Subcommand AddImatrixCommand(CLI::App& root);
 
 // Prints "qforge: <message>" on stderr and returns kExitBadInput.
 int Fail(const std::string& message);

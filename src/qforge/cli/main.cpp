@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Subcommand> commands = {
       AddInfoCommand(app),
+      AddQuantizeCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,96 @@
+// qforge quantize IN OUT --type MIX: write a GGUF file in one of llama.cpp's formats.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "qforge/cli/commands.h"
+#include "qforge/core/progress.h"
+#include "qforge/quant/quantize_model.h"
+
+namespace qforge::cli {
+
+namespace {
+
+struct QuantizeCliOptions {
+  std::string input;
+  std::string output;
+  std::string type;
+  std::string imatrix;
+  std::vector<std::string> tensor_types;
+  bool pure = false;
+  bool reference = false;
+  bool verbose = false;
+  int threads = 0;
+};
+
+int RunQuantize(const QuantizeCliOptions& cli) {
+  const auto mix = FindMix(cli.type);
+  if (!mix) {
+    std::string names;
+    for (const auto& m : AllMixes()) names += (names.empty() ? "" : " ") + std::string(m.name);
+    return Fail(fmt::format("unknown --type '{}' (one of: {})", cli.type, names));
+  }
+  QuantizeOptions opt;
+  opt.mix = *mix;
+  opt.pure = cli.pure;
+  opt.reference_quantizer = cli.reference;
+  opt.threads = cli.threads > 0 ? cli.threads : static_cast<int>(std::thread::hardware_concurrency());
+  for (const auto& spec : cli.tensor_types) {
+    auto o = ParseTensorTypeOverride(spec);
+    if (!o) return Fail(o.error().message);
+    opt.overrides.push_back(std::move(*o));
+  }
+  std::optional<Imatrix> imatrix;
+  if (!cli.imatrix.empty()) {
+    auto m = LoadImatrix(cli.imatrix);
+    if (!m) return Fail(m.error().message);
+    imatrix = std::move(*m);
+    opt.imatrix = &*imatrix;
+  }
+  auto source = OpenGgufSource(cli.input);
+  if (!source) return Fail(source.error().message);
+
+  StderrProgress progress("quantize");
+  auto report = QuantizeModel(**source, cli.output, opt, progress.AsFn());
+  progress.Finish();
+  if (!report) return Fail(report.error().message);
+
+  std::map<std::string, int> type_counts;
+  for (const auto& t : report->tensors) ++type_counts[std::string(GgmlTypeName(t.type))];
+  if (cli.verbose) {
+    fmt::print("{:<36} {:<7} {:>12} {:>12} {:>8}\n", "tensor", "type", "bytes", "rel. error", "ms");
+    for (const auto& t : report->tensors) {
+      fmt::print("{:<36} {:<7} {:>12} {:>12.4e} {:>8.1f}\n", t.name, GgmlTypeName(t.type), t.bytes,
+                 t.relative_error, t.seconds * 1e3);
+    }
+  }
+  struct stat st {};
+  const uint64_t file_size = ::stat(cli.output.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  std::string types;
+  for (const auto& [name, count] : type_counts) types += fmt::format(" {}x{}", count, name);
+  fmt::print("wrote {} ({} bytes, {:.3f} bits/weight) in {:.2f} s with {} threads;{}\n", cli.output,
+             file_size, report->bits_per_weight(), report->seconds, opt.threads, types);
+  return kExitOk;
+}
+
+}  // namespace
+
+Subcommand AddQuantizeCommand(CLI::App& root) {
+  auto opt = std::make_shared<QuantizeCliOptions>();
+  CLI::App* app = root.add_subcommand("quantize", "Quantize a model to a llama.cpp GGUF format");
+  app->add_option("input", opt->input, "Input model (GGUF)")->required();
+  app->add_option("output", opt->output, "Output GGUF file")->required();
+  app->add_option("--type", opt->type, "Mix: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16 F32")->required();
+  app->add_option("--imatrix", opt->imatrix, "Importance matrix (GGUF, from qforge or llama.cpp)");
+  app->add_option("--tensor-type", opt->tensor_types, "Override: REGEX=TYPE (repeatable, first match wins)");
+  app->add_flag("--pure", opt->pure, "Every weight matrix gets the mix's base type");
+  app->add_flag("--reference-quantizer", opt->reference, "Plain round-to-nearest instead of fitted scales");
+  app->add_flag("-v,--verbose", opt->verbose, "Print a line per tensor");
+  app->add_option("-t,--threads", opt->threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+  return {app, [opt] { return RunQuantize(*opt); }};
+}
+
+}  // namespace qforge::cli

@@ -1,0 +1,12 @@
+// The 16 values of the non-linear 4-bit grid used by IQ4_NL and IQ4_XS (part of the format's
+// definition in llama.cpp), ascending.
+#pragma once
+
+#include <cstdint>
+
+namespace qforge {
+
+inline constexpr int8_t kIq4Grid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                        1,    13,   25,  38,  53,  69,  89,  113};
+
+}  // namespace qforge

@@ -1,0 +1,89 @@
+// AVX2 + FMA + F16C kernels for float, half and bfloat16 rows.
+#include <immintrin.h>
+
+#include "qforge/core/fp16.h"
+#include "qforge/kernels/x86/x86_kernels.h"
+
+namespace qforge::avx2 {
+
+namespace {
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline __m256 LoadHalf8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256 LoadBf16x8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+}  // namespace
+
+float VecDotF32(int64_t n, const void* wp, const void* ap) {
+  const auto* w = static_cast<const float*>(wp);
+  const auto* a = static_cast<const float*>(ap);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(a + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc0);
+  float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += w[i] * a[i];
+  return sum;
+}
+
+float VecDotF16(int64_t n, const void* wp, const void* ap) {
+  const auto* w = static_cast<const uint16_t*>(wp);
+  const auto* a = static_cast<const uint16_t*>(ap);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(LoadHalf8(w + i), LoadHalf8(a + i), acc0);
+    acc1 = _mm256_fmadd_ps(LoadHalf8(w + i + 8), LoadHalf8(a + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(LoadHalf8(w + i), LoadHalf8(a + i), acc0);
+  float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += Fp16ToFp32(w[i]) * Fp16ToFp32(a[i]);
+  return sum;
+}
+
+float VecDotBF16(int64_t n, const void* wp, const void* ap) {
+  const auto* w = static_cast<const uint16_t*>(wp);
+  const auto* a = static_cast<const uint16_t*>(ap);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(LoadBf16x8(w + i), LoadBf16x8(a + i), acc0);
+    acc1 = _mm256_fmadd_ps(LoadBf16x8(w + i + 8), LoadBf16x8(a + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(LoadBf16x8(w + i), LoadBf16x8(a + i), acc0);
+  float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += Bf16ToFp32(w[i]) * Bf16ToFp32(a[i]);
+  return sum;
+}
+
+void ScaleAddF16(float* acc, float scale, const uint16_t* v, float weight, int64_t n) {
+  const __m256 s = _mm256_set1_ps(scale), wt = _mm256_set1_ps(weight);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 a = _mm256_mul_ps(_mm256_loadu_ps(acc + i), s);
+    _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(LoadHalf8(v + i), wt, a));
+  }
+  for (; i < n; ++i) acc[i] = acc[i] * scale + Fp16ToFp32(v[i]) * weight;
+}
+
+void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  for (; i < n; ++i) out[i] = Fp32ToFp16(x[i]);
+}
+
+}  // namespace qforge::avx2

@@ -1,0 +1,190 @@
+#include "qforge/model/context.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "qforge/core/fp16.h"
+#include "qforge/kernels/dispatch.h"
+#include "qforge/kernels/ops.h"
+
+namespace qforge {
+
+InferenceContext::InferenceContext(const Model& model, int n_ctx, int n_batch, ThreadPool& pool)
+    : model_(model),
+      c_(model.config()),
+      pool_(pool),
+      n_ctx_(n_ctx),
+      n_batch_(std::max(1, std::min(n_batch, n_ctx))),
+      rope_(model.config().rope, model.weights().rope_freq_factors.empty()
+                                     ? nullptr
+                                     : model.weights().rope_freq_factors.data()) {
+  const size_t kv_k = static_cast<size_t>(c_.n_head_kv) * c_.head_dim;
+  const size_t kv_v = static_cast<size_t>(c_.n_head_kv) * c_.head_dim_v;
+  k_cache_.assign(c_.n_layer, std::vector<uint16_t>(static_cast<size_t>(n_ctx_) * kv_k));
+  v_cache_.assign(c_.n_layer, std::vector<uint16_t>(static_cast<size_t>(n_ctx_) * kv_v));
+  const size_t b = static_cast<size_t>(n_batch_);
+  x_.resize(b * c_.n_embd);
+  xn_.resize(b * c_.n_embd);
+  tmp_.resize(b * c_.n_embd);
+  q_.resize(b * c_.n_head * c_.head_dim);
+  k_.resize(b * kv_k);
+  v_.resize(b * kv_v);
+  attn_.resize(b * c_.n_head * c_.head_dim_v);
+  ffn_gate_.resize(b * c_.n_ff);
+  ffn_up_.resize(b * c_.n_ff);
+  rope_cos_sin_.resize(b * c_.rope.n_rot);
+}
+
+Status InferenceContext::Evaluate(std::span<const int32_t> tokens, size_t logits_from,
+                                  std::vector<float>* logits) {
+  if (tokens.empty()) return Status::Ok();
+  if (n_past_ + tokens.size() > static_cast<size_t>(n_ctx_)) {
+    return MakeError(fmt::format("context overflow: {} cached + {} new tokens > context {}",
+                                 n_past_, tokens.size(), n_ctx_));
+  }
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= c_.n_vocab) {
+      return MakeError(fmt::format("token id {} is outside the vocabulary of {}", t, c_.n_vocab));
+    }
+  }
+  const size_t n_out = logits_from < tokens.size() ? tokens.size() - logits_from : 0;
+  if (logits != nullptr) logits->assign(n_out * static_cast<size_t>(c_.n_vocab), 0.0f);
+  for (size_t start = 0; start < tokens.size(); start += n_batch_) {
+    const int n = static_cast<int>(std::min<size_t>(n_batch_, tokens.size() - start));
+    // Rows of this batch that need logits, relative to the batch.
+    const int first_out = static_cast<int>(std::clamp<int64_t>(
+        static_cast<int64_t>(logits_from) - static_cast<int64_t>(start), 0, n));
+    float* out = nullptr;
+    if (logits != nullptr && first_out < n) {
+      out = logits->data() + (start + first_out - logits_from) * static_cast<size_t>(c_.n_vocab);
+    }
+    ForwardBatch(tokens.data() + start, n, out ? first_out : n, out);
+  }
+  return Status::Ok();
+}
+
+void InferenceContext::Project(const float* x, int n,
+                               std::initializer_list<std::pair<const WeightMatrix*, float*>> outputs) {
+  bool have = false;
+  for (const auto& [w, y] : outputs) {
+    if (observer_) observer_(*w, x, n);
+    // Inputs shared by several weights (q/k/v, gate/up) are quantized once per partner type.
+    if (!have || xq_.type != w->ops->vec_dot_type) {
+      QuantizeRows(x, n, w->n_in, w->n_in, w->ops->vec_dot_type, xq_, pool_);
+      have = true;
+    }
+    MatMul(*w, xq_, y, w->n_out, pool_);
+  }
+}
+
+void InferenceContext::ForwardBatch(const int32_t* tokens, int n, int first_out, float* logits_out) {
+  const ModelWeights& W = model_.weights();
+  const int d = c_.n_embd;
+  const int pos0 = n_past_;
+  const int64_t q_dim = static_cast<int64_t>(c_.n_head) * c_.head_dim;
+  const int64_t k_dim = static_cast<int64_t>(c_.n_head_kv) * c_.head_dim;
+  const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * c_.head_dim_v;
+
+  for (int i = 0; i < n; ++i) DequantizeRow(W.token_embd, tokens[i], &x_[static_cast<size_t>(i) * d]);
+  for (int i = 0; i < n; ++i) rope_.Compute(pos0 + i, &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot]);
+
+  for (int layer = 0; layer < c_.n_layer; ++layer) {
+    const LayerWeights& L = W.layers[static_cast<size_t>(layer)];
+    for (int i = 0; i < n; ++i) {
+      RmsNorm(&x_[static_cast<size_t>(i) * d], L.attn_norm.data(), d, c_.rms_eps, &xn_[static_cast<size_t>(i) * d]);
+    }
+    Project(xn_.data(), n, {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}});
+
+    for (int i = 0; i < n; ++i) {
+      float* q = &q_[static_cast<size_t>(i) * q_dim];
+      float* k = &k_[static_cast<size_t>(i) * k_dim];
+      float* v = &v_[static_cast<size_t>(i) * v_dim];
+      if (!L.bq.empty()) {
+        AddInPlace(q, L.bq.data(), q_dim);
+        AddInPlace(k, L.bk.data(), k_dim);
+        AddInPlace(v, L.bv.data(), v_dim);
+      }
+      if (!L.q_norm.empty()) {
+        for (int h = 0; h < c_.n_head; ++h) RmsNorm(q + h * c_.head_dim, L.q_norm.data(), c_.head_dim, c_.rms_eps, q + h * c_.head_dim);
+        for (int h = 0; h < c_.n_head_kv; ++h) RmsNorm(k + h * c_.head_dim, L.k_norm.data(), c_.head_dim, c_.rms_eps, k + h * c_.head_dim);
+      }
+      const float* cs = &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot];
+      for (int h = 0; h < c_.n_head; ++h) rope_.Apply(q + h * c_.head_dim, cs);
+      for (int h = 0; h < c_.n_head_kv; ++h) rope_.Apply(k + h * c_.head_dim, cs);
+      // The cache stores keys and values in half precision, as llama.cpp's default F16 cache.
+      uint16_t* kc = &k_cache_[layer][static_cast<size_t>(pos0 + i) * k_dim];
+      uint16_t* vc = &v_cache_[layer][static_cast<size_t>(pos0 + i) * v_dim];
+      SelectHalfKernels().from_f32(k, kc, k_dim);
+      SelectHalfKernels().from_f32(v, vc, v_dim);
+    }
+    Attention(layer, n, pos0);
+    Project(attn_.data(), n, {{&L.wo, tmp_.data()}});
+    for (int i = 0; i < n; ++i) AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
+
+    for (int i = 0; i < n; ++i) {
+      RmsNorm(&x_[static_cast<size_t>(i) * d], L.ffn_norm.data(), d, c_.rms_eps, &xn_[static_cast<size_t>(i) * d]);
+    }
+    Project(xn_.data(), n, {{&L.w_gate, ffn_gate_.data()}, {&L.w_up, ffn_up_.data()}});
+    SwiGlu(ffn_gate_.data(), ffn_up_.data(), static_cast<int64_t>(n) * c_.n_ff);
+    Project(ffn_gate_.data(), n, {{&L.w_down, tmp_.data()}});
+    for (int i = 0; i < n; ++i) AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
+  }
+  n_past_ += n;
+
+  if (logits_out == nullptr || first_out >= n) return;
+  const int n_out = n - first_out;
+  for (int i = 0; i < n_out; ++i) {
+    RmsNorm(&x_[static_cast<size_t>(first_out + i) * d], W.output_norm.data(), d, c_.rms_eps,
+            &xn_[static_cast<size_t>(i) * d]);
+  }
+  Project(xn_.data(), n_out, {{&W.output, logits_out}});
+}
+
+void InferenceContext::Attention(int layer, int n, int pos0) {
+  const int hd = c_.head_dim, hdv = c_.head_dim_v;
+  const int group = c_.n_head / c_.n_head_kv;
+  const int64_t q_dim = static_cast<int64_t>(c_.n_head) * hd;
+  const int64_t k_dim = static_cast<int64_t>(c_.n_head_kv) * hd;
+  const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * hdv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const uint16_t* K = k_cache_[layer].data();
+  const uint16_t* V = v_cache_[layer].data();
+  const HalfKernels& half = SelectHalfKernels();
+  // One task per (query row, head); each runs an online softmax over its causal window.
+  pool_.ParallelFor(static_cast<size_t>(n) * c_.n_head, [&](size_t begin, size_t end, int) {
+    std::vector<uint16_t> q(hd);
+    std::vector<float> acc(hdv);
+    for (size_t task = begin; task < end; ++task) {
+      const int i = static_cast<int>(task / c_.n_head);
+      const int h = static_cast<int>(task % c_.n_head);
+      const int kvh = h / group;
+      // The query is rounded to half precision for the dot with the F16 keys, as ggml does.
+      half.from_f32(&q_[static_cast<size_t>(i) * q_dim + static_cast<size_t>(h) * hd], q.data(), hd);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      float max_score = -INFINITY, sum = 0.0f;
+      const int n_keys = pos0 + i + 1;
+      for (int t = 0; t < n_keys; ++t) {
+        const uint16_t* key = K + static_cast<size_t>(t) * k_dim + static_cast<size_t>(kvh) * hd;
+        const float s = half.dot(hd, q.data(), key) * scale;
+        float ms = 1.0f, vs = 1.0f;  // rescale of the running sums, weight of this value
+        if (s > max_score) {
+          ms = std::exp(max_score - s);
+          max_score = s;
+        } else {
+          vs = std::exp(s - max_score);
+        }
+        const uint16_t* value = V + static_cast<size_t>(t) * v_dim + static_cast<size_t>(kvh) * hdv;
+        half.scale_add(acc.data(), ms, value, vs, hdv);
+        sum = sum * ms + vs;
+      }
+      float* out = &attn_[static_cast<size_t>(i) * c_.n_head * hdv + static_cast<size_t>(h) * hdv];
+      const float inv = 1.0f / sum;
+      for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
+    }
+  });
+}
+
+}  // namespace qforge

@@ -1,0 +1,120 @@
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0: one scale (and for the _1 types an offset) per 32 values.
+// Scales are fitted exactly (symmetric types) or by refined least squares (types with an
+// offset), then stored in half precision; the codes are re-rounded against the stored values
+// so that the block reproduces as closely as the stored scale allows.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <span>
+
+#include "qforge/core/fp16.h"
+#include "qforge/formats/blocks.h"
+#include "qforge/quant/block_weights.h"
+#include "qforge/quant/fit.h"
+#include "qforge/quant/quantize_internal.h"
+
+namespace qforge::quant_internal {
+
+namespace {
+
+// Codes for a stored (half-rounded) scale: the nearest clamped integers.
+void RoundCodes(const float* x, float d, int lo, int hi, int8_t* q) {
+  const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int i = 0; i < kQK; ++i) q[i] = static_cast<int8_t>(std::clamp(static_cast<int>(std::nearbyint(x[i] * inv)), lo, hi));
+}
+
+void RoundAffineCodes(const float* x, float d, float b, int q_max, uint8_t* q) {
+  const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int i = 0; i < kQK; ++i) q[i] = static_cast<uint8_t>(std::clamp(static_cast<int>(std::nearbyint((x[i] - b) * inv)), 0, q_max));
+}
+
+// Fits one symmetric block; returns the stored half scale and codes in [lo, hi].
+uint16_t FitSymmetricBlock(const float* x, const float* importance, int lo, int hi, int8_t* q,
+                           SweepWindow window = {}) {
+  float w[kQK];
+  BlockWeights(importance, kQK, w);
+  const ScaleFit fit = FitScale({x, kQK}, {w, kQK}, lo, hi, q, window);
+  const uint16_t d16 = Fp32ToFp16(fit.d);
+  RoundCodes(x, Fp16ToFp32(d16), lo, hi, q);
+  return d16;
+}
+
+void FitAffineBlock(const float* x, const float* importance, int q_max, uint16_t* d16, uint16_t* m16,
+                    uint8_t* q) {
+  float w[kQK];
+  BlockWeights(importance, kQK, w);
+  const AffineFit fit = FitAffine({x, kQK}, {w, kQK}, q_max, false, q);
+  *d16 = Fp32ToFp16(fit.d);
+  *m16 = Fp32ToFp16(fit.b);
+  RoundAffineCodes(x, Fp16ToFp32(*d16), Fp16ToFp32(*m16), q_max, q);
+}
+
+// Nibble packing shared by the 4- and 5-bit types: value j in the low nibble of byte j,
+// value j + 16 in the high nibble; the 5th bits (if any) as a 32-bit mask.
+void PackNibbles(const uint8_t* codes, uint8_t* qs) {
+  for (int j = 0; j < kQK / 2; ++j) qs[j] = static_cast<uint8_t>((codes[j] & 0x0F) | ((codes[j + 16] & 0x0F) << 4));
+}
+void PackHighBits(const uint8_t* codes, uint8_t* qh) {
+  uint32_t bits = 0;
+  for (int j = 0; j < kQK; ++j) bits |= static_cast<uint32_t>((codes[j] >> 4) & 1) << j;
+  std::memcpy(qh, &bits, 4);
+}
+
+}  // namespace
+
+void QuantizeRowQ4_0(const float* x, void* out, int64_t n, const float* importance) {
+  auto* blocks = static_cast<BlockQ4_0*>(out);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    int8_t q[kQK];
+    uint8_t codes[kQK];
+    blocks[b].d = FitSymmetricBlock(xb, importance ? importance + b * kQK : nullptr, -8, 7, q);
+    for (int i = 0; i < kQK; ++i) codes[i] = static_cast<uint8_t>(q[i] + 8);
+    PackNibbles(codes, blocks[b].qs);
+  }
+}
+
+void QuantizeRowQ5_0(const float* x, void* out, int64_t n, const float* importance) {
+  auto* blocks = static_cast<BlockQ5_0*>(out);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    int8_t q[kQK];
+    uint8_t codes[kQK];
+    blocks[b].d = FitSymmetricBlock(xb, importance ? importance + b * kQK : nullptr, -16, 15, q);
+    for (int i = 0; i < kQK; ++i) codes[i] = static_cast<uint8_t>(q[i] + 16);
+    PackNibbles(codes, blocks[b].qs);
+    PackHighBits(codes, blocks[b].qh);
+  }
+}
+
+void QuantizeRowQ8_0(const float* x, void* out, int64_t n, const float* importance) {
+  auto* blocks = static_cast<BlockQ8_0*>(out);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int8_t q[kQK];
+    // 255 levels: the optimum sits within a few percent of amax/127, so sweep only there.
+    blocks[b].d = FitSymmetricBlock(x + b * kQK, importance ? importance + b * kQK : nullptr, -127,
+                                    127, q, SweepWindow{0.8f, 1.3f});
+    std::memcpy(blocks[b].qs, q, kQK);
+  }
+}
+
+void QuantizeRowQ4_1(const float* x, void* out, int64_t n, const float* importance) {
+  auto* blocks = static_cast<BlockQ4_1*>(out);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    uint8_t codes[kQK];
+    FitAffineBlock(x + b * kQK, importance ? importance + b * kQK : nullptr, 15, &blocks[b].d, &blocks[b].m, codes);
+    PackNibbles(codes, blocks[b].qs);
+  }
+}
+
+void QuantizeRowQ5_1(const float* x, void* out, int64_t n, const float* importance) {
+  auto* blocks = static_cast<BlockQ5_1*>(out);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    uint8_t codes[kQK];
+    FitAffineBlock(x + b * kQK, importance ? importance + b * kQK : nullptr, 31, &blocks[b].d, &blocks[b].m, codes);
+    PackNibbles(codes, blocks[b].qs);
+    PackHighBits(codes, blocks[b].qh);
+  }
+}
+
+}  // namespace qforge::quant_internal

@@ -1,0 +1,63 @@
+// `qforge quantize`: converts a model to a quantization mix, streaming tensor by tensor (read
+// as float, quantize rows on all threads, append to the output, release), so peak memory is
+// about the largest tensor plus its output, not the model.
+#pragma once
+
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "qforge/calib/imatrix.h"
+#include "qforge/core/progress.h"
+#include "qforge/core/status.h"
+#include "qforge/quant/mixes.h"
+#include "qforge/quant/tensor_source.h"
+
+namespace qforge {
+
+struct TensorTypeOverride {
+  std::string pattern;  // a regular expression searched in the tensor name
+  std::regex regex;
+  GgmlType type;
+};
+
+struct QuantizeOptions {
+  MixInfo mix;
+  bool pure = false;                   // every quantizable tensor gets the mix's base type
+  const Imatrix* imatrix = nullptr;    // importance per input column, by tensor name
+  std::vector<TensorTypeOverride> overrides;  // first match wins, before shape fallbacks
+  int threads = 1;
+  // Use the formats' plain round-to-nearest reference quantizers instead of qforge's fitted
+  // ones (for comparisons).
+  bool reference_quantizer = false;
+};
+
+struct TensorReport {
+  std::string name;
+  GgmlType type;
+  int64_t n_elements = 0;
+  uint64_t bytes = 0;
+  double seconds = 0.0;
+  // sum_j imp_j (w - w')^2 / sum_j imp_j w^2 over the tensor; imp = importance (1 without an
+  // importance matrix). Zero for tensors stored unquantized.
+  double relative_error = 0.0;
+  bool quantized = false;
+};
+
+struct QuantizeReport {
+  std::vector<TensorReport> tensors;
+  uint64_t output_bytes = 0;     // file size
+  uint64_t n_parameters = 0;
+  double seconds = 0.0;
+  double bits_per_weight() const;
+};
+
+// Parses "REGEX=TYPE" (TYPE a ggml type name such as q6_k or f16).
+Expected<TensorTypeOverride> ParseTensorTypeOverride(const std::string& spec);
+
+Expected<QuantizeReport> QuantizeModel(TensorSource& source, const std::string& output_path,
+                                       const QuantizeOptions& options,
+                                       const ProgressFn& progress = nullptr);
+
+}  // namespace qforge
