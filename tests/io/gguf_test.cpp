@@ -294,3 +294,36 @@ TEST_F(CorruptGguf, SeededRandomCorruptionNeverCrashes) {
 
 }  // namespace
 }  // namespace qforge
+
+namespace qforge {
+namespace {
+
+TEST_F(CorruptGguf, OverlappingTensors) {
+  // Point the second tensor's offset at the first tensor's data.
+  auto b = original_;
+  const size_t p = AfterFirstTensorName(b, "output_norm.weight");
+  ASSERT_GT(p, 0u);
+  uint32_t n_dims;
+  std::memcpy(&n_dims, b.data() + p, 4);
+  Poke<uint64_t>(b, p + 4 + 8 * n_dims + 4, 0);
+  ExpectError(b, "overlap");
+}
+
+TEST_F(CorruptGguf, ControlCharactersInNamesStayOnOneLine) {
+  auto b = original_;
+  const size_t p = AfterFirstTensorName(b, "token_embd.weight");
+  ASSERT_GT(p, 0u);
+  b[p - 5] = '\n';  // inside the name
+  uint32_t n_dims;
+  std::memcpy(&n_dims, b.data() + p, 4);
+  Poke<uint32_t>(b, p + 4 + 8 * n_dims, 77);  // and an error that names it
+  const std::string path = TempDir() + "/newline.gguf";
+  WriteBytes(path, b);
+  auto file = GgufFile::Open(path);
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.error().message.find('\n'), std::string::npos) << file.error().message;
+  EXPECT_NE(file.error().message.find("\\x0a"), std::string::npos) << file.error().message;
+}
+
+}  // namespace
+}  // namespace qforge

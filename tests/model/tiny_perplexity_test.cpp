@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "qforge/core/thread_pool.h"
 #include "qforge/eval/perplexity.h"
@@ -27,6 +28,49 @@ std::vector<int32_t> TokensFromKldBase(const std::string& path, uint32_t* n_ctx)
   EXPECT_TRUE(in.good());
   EXPECT_EQ(std::memcmp(magic, "_logits_", 8), 0);
   return tokens;
+}
+
+struct ReferenceRow {
+  std::string file;
+  double ppl;
+  double ppl_err;
+};
+
+std::vector<ReferenceRow> ReadReference(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<ReferenceRow> rows;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    ReferenceRow r;
+    fields >> r.file >> r.ppl >> r.ppl_err;
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// Every model file llama.cpp measured: F32 within 0.01%, quantized within 0.1%.
+TEST(TinyPerplexitySlow, EveryReferenceFileMatchesLlamaCpp) {
+  const std::string dir = testing::SharedDir() + "/testdata/llamacpp/";
+  uint32_t n_ctx = 0;
+  const auto tokens = TokensFromKldBase(dir + "kld-base-f32.bin", &n_ctx);
+  const auto rows = ReadReference(dir + "reference.tsv");
+  ASSERT_EQ(rows.size(), 29u);
+  ThreadPool pool(2);
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.file);
+    auto model = Model::Load(dir + row.file);
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    InferenceContext ctx(**model, 128, 128, pool);
+    PerplexityOptions opt;
+    opt.n_ctx = 128;
+    opt.bos = 1;
+    auto r = RunPerplexity(ctx, tokens, opt);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const double tolerance = row.file == "tiny-llama-f32.gguf" ? 1e-4 : 1e-3;
+    EXPECT_NEAR(r->ppl, row.ppl, row.ppl * tolerance) << "qforge " << r->ppl << " llama.cpp " << row.ppl;
+  }
 }
 
 TEST(TinyPerplexity, F32MatchesLlamaCpp) {

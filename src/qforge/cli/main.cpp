@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Subcommand> commands = {
       AddInfoCommand(app),
+      AddGenerateCommand(app),
+      AddPerplexityCommand(app),
+      AddImatrixCommand(app),
       AddQuantizeCommand(app),
   };
   try {

@@ -15,7 +15,7 @@ StderrProgress::StderrProgress(std::string label)
       last_draw_(start_) {
   interactive_ = ::isatty(STDERR_FILENO) != 0;
   const char* env = std::getenv("QFORGE_PROGRESS");
-  enabled_ = env ? std::strcmp(env, "0") != 0 : interactive_;
+  enabled_ = env ? std::strcmp(env, "0") != 0 : true;
 }
 
 void StderrProgress::Update(size_t done, size_t total) {
@@ -23,7 +23,7 @@ void StderrProgress::Update(size_t done, size_t total) {
   const auto now = std::chrono::steady_clock::now();
   const bool last = done >= total;
   const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
-  if (!last && drawn_ && since_draw < (interactive_ ? 0.25 : 5.0)) return;
+  if (!last && drawn_ && since_draw < (interactive_ ? 0.25 : 10.0)) return;
   last_draw_ = now;
   drawn_ = true;
   const double elapsed = std::chrono::duration<double>(now - start_).count();

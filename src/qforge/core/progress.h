@@ -11,8 +11,8 @@ namespace qforge {
 
 using ProgressFn = std::function<void(size_t done, size_t total)>;
 
-// Draws "label: done/total (pct%), elapsed, eta" on stderr, at most a few times a second, and
-// only when stderr is a terminal or QFORGE_PROGRESS=1 (so logs stay clean).
+// Draws "label: done/total (pct%), elapsed, eta" on stderr: redrawn in place a few times a
+// second on a terminal, one line every 10 seconds otherwise (logs). QFORGE_PROGRESS=0 hides it.
 class StderrProgress {
  public:
   explicit StderrProgress(std::string label);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -170,6 +171,18 @@ Status ReadValue(Cursor& c, GgufType type, GgufValue& out, int depth) {
   return c.Fail("unknown value type");
 }
 
+// Names from the file may hold control characters or be very long; error messages show a
+// printable, bounded form so they stay one line.
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < 80; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    out += (c < 0x20 || c == 0x7f) ? fmt::format("\\x{:02x}", c) : std::string(1, static_cast<char>(c));
+  }
+  if (s.size() > 80) out += "...";
+  return out;
+}
+
 bool MulOverflows(uint64_t a, uint64_t b, uint64_t& out) { return __builtin_mul_overflow(a, b, &out); }
 bool AddOverflows(uint64_t a, uint64_t b, uint64_t& out) { return __builtin_add_overflow(a, b, &out); }
 
@@ -230,12 +243,12 @@ Expected<GgufFile> GgufFile::Parse(const uint8_t* data, size_t size, const std::
     uint32_t raw_type = 0;
     QF_RETURN_IF_ERROR(c.Read(raw_type, "metadata value type"));
     if (raw_type >= kGgufTypeCount) {
-      return c.Fail(fmt::format("metadata '{}' has unknown value type {}", key, raw_type));
+      return c.Fail(fmt::format("metadata '{}' has unknown value type {}", Printable(key), raw_type));
     }
     GgufValue value;
     QF_RETURN_IF_ERROR(ReadValue(c, static_cast<GgufType>(raw_type), value, 0));
     if (file.metadata_index_.count(key)) {
-      return c.FailAt(entry_offset, fmt::format("duplicate metadata key '{}'", key));
+      return c.FailAt(entry_offset, fmt::format("duplicate metadata key '{}'", Printable(key)));
     }
     file.metadata_index_.emplace(key, file.metadata_.size());
     file.metadata_.emplace_back(std::move(key), std::move(value));
@@ -257,7 +270,7 @@ Expected<GgufFile> GgufFile::Parse(const uint8_t* data, size_t size, const std::
     uint32_t n_dims = 0;
     QF_RETURN_IF_ERROR(c.Read(n_dims, "tensor dimension count"));
     if (n_dims == 0 || n_dims > kGgufMaxDims) {
-      return c.Fail(fmt::format("tensor '{}' has {} dimensions (1 to {} allowed)", t.name, n_dims,
+      return c.Fail(fmt::format("tensor '{}' has {} dimensions (1 to {} allowed)", Printable(t.name), n_dims,
                                 kGgufMaxDims));
     }
     uint64_t n_elements = 1;
@@ -267,29 +280,29 @@ Expected<GgufFile> GgufFile::Parse(const uint8_t* data, size_t size, const std::
       if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
           MulOverflows(n_elements, dim, n_elements) ||
           n_elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return c.Fail(fmt::format("tensor '{}' dimensions overflow", t.name));
+        return c.Fail(fmt::format("tensor '{}' dimensions overflow", Printable(t.name)));
       }
       t.shape.push_back(static_cast<int64_t>(dim));
     }
     uint32_t raw_type = 0;
     QF_RETURN_IF_ERROR(c.Read(raw_type, "tensor type"));
     const auto info = LookupGgmlType(raw_type);
-    if (!info) return c.Fail(fmt::format("tensor '{}' has unknown type id {}", t.name, raw_type));
+    if (!info) return c.Fail(fmt::format("tensor '{}' has unknown type id {}", Printable(t.name), raw_type));
     t.type = info->type;
     if (t.shape[0] % info->block_size != 0) {
       return c.Fail(fmt::format("tensor '{}' row length {} is not a multiple of the {} block size {}",
-                                t.name, t.shape[0], info->name, info->block_size));
+                                Printable(t.name), t.shape[0], info->name, info->block_size));
     }
     if (MulOverflows(n_elements / info->block_size, info->block_bytes, t.n_bytes)) {
-      return c.Fail(fmt::format("tensor '{}' byte size overflows", t.name));
+      return c.Fail(fmt::format("tensor '{}' byte size overflows", Printable(t.name)));
     }
     QF_RETURN_IF_ERROR(c.Read(t.offset, "tensor offset"));
     if (t.offset % file.alignment_ != 0) {
       return c.Fail(fmt::format("tensor '{}' offset {} is not a multiple of the alignment {}",
-                                t.name, t.offset, file.alignment_));
+                                Printable(t.name), t.offset, file.alignment_));
     }
     if (file.tensor_index_.count(t.name)) {
-      return c.FailAt(entry_offset, fmt::format("duplicate tensor name '{}'", t.name));
+      return c.FailAt(entry_offset, fmt::format("duplicate tensor name '{}'", Printable(t.name)));
     }
     file.tensor_index_.emplace(t.name, file.tensors_.size());
     file.tensors_.push_back(std::move(t));
@@ -309,9 +322,22 @@ Expected<GgufFile> GgufFile::Parse(const uint8_t* data, size_t size, const std::
       return MakeError(fmt::format(
           "{}: tensor '{}' data ({} bytes at offset {}) runs past the end of the {}-byte file "
           "(truncated?)",
-          file.path_, t.name, t.n_bytes, file.data_offset_ + t.offset, size));
+          file.path_, Printable(t.name), t.n_bytes, file.data_offset_ + t.offset, size));
     }
     t.data = data + start;
+  }
+  // Tensors may not share bytes: a writer never produces that, and it would let one tensor's
+  // data be read as another's.
+  std::vector<const GgufTensorInfo*> by_offset;
+  for (const auto& t : file.tensors_) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const auto* a, const auto* b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const GgufTensorInfo& prev = *by_offset[i - 1];
+    if (prev.n_bytes > 0 && by_offset[i]->offset < prev.offset + prev.n_bytes) {
+      return MakeError(fmt::format("{}: tensors '{}' and '{}' overlap", file.path_, Printable(prev.name),
+                                   Printable(by_offset[i]->name)));
+    }
   }
   return file;
 }

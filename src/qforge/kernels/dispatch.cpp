@@ -14,6 +14,8 @@ VecDotFn Avx2VecDot(GgmlType type) {
     case GgmlType::F32: return avx2::VecDotF32;
     case GgmlType::F16: return avx2::VecDotF16;
     case GgmlType::BF16: return avx2::VecDotBF16;
+    case GgmlType::Q8_0: return avx2::VecDotQ8_0;
+    case GgmlType::Q4_1: return avx2::VecDotQ4_1;
     default: return nullptr;
   }
 }
@@ -23,6 +25,13 @@ VecDotFn Avx512VecDot(GgmlType type) {
     case GgmlType::F32: return avx512::VecDotF32;
     case GgmlType::F16: return avx512::VecDotF16;
     case GgmlType::BF16: return avx512::VecDotBF16;
+    default: break;
+  }
+  // The integer kernels use VPDPBUSD; without VNNI the AVX2 ones are used.
+  if (!DetectCpu().avx512_vnni) return nullptr;
+  switch (type) {
+    case GgmlType::Q8_0: return avx512::VecDotQ8_0;
+    case GgmlType::Q4_1: return avx512::VecDotQ4_1;
     default: return nullptr;
   }
 }

@@ -15,6 +15,8 @@ namespace qforge {
   /* acc[i] = acc[i] * scale + v[i] * weight for half-precision v */                  \
   void ScaleAddF16(float* acc, float scale, const uint16_t* v, float weight, int64_t n); \
   void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n);                     \
+  float VecDotQ8_0(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ4_1(int64_t n, const void* w, const void* a);                          \
   }
 
 QF_DECLARE_ISA_KERNELS(avx2)
