@@ -9,13 +9,27 @@ namespace {
 
 bool IsaAvailable(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(BestIsa()); }
 
+// The integer kernels of one ISA namespace, by weight type.
+#define QF_INTEGER_KERNELS(ns)                     \
+  case GgmlType::Q8_0: return ns::VecDotQ8_0;     \
+  case GgmlType::Q4_0: return ns::VecDotQ4_0;     \
+  case GgmlType::Q4_1: return ns::VecDotQ4_1;     \
+  case GgmlType::Q5_0: return ns::VecDotQ5_0;     \
+  case GgmlType::Q5_1: return ns::VecDotQ5_1;     \
+  case GgmlType::IQ4_NL: return ns::VecDotIQ4_NL; \
+  case GgmlType::Q2_K: return ns::VecDotQ2_K;     \
+  case GgmlType::Q3_K: return ns::VecDotQ3_K;     \
+  case GgmlType::Q4_K: return ns::VecDotQ4_K;     \
+  case GgmlType::Q5_K: return ns::VecDotQ5_K;     \
+  case GgmlType::Q6_K: return ns::VecDotQ6_K;     \
+  case GgmlType::IQ4_XS: return ns::VecDotIQ4_XS;
+
 VecDotFn Avx2VecDot(GgmlType type) {
   switch (type) {
     case GgmlType::F32: return avx2::VecDotF32;
     case GgmlType::F16: return avx2::VecDotF16;
     case GgmlType::BF16: return avx2::VecDotBF16;
-    case GgmlType::Q8_0: return avx2::VecDotQ8_0;
-    case GgmlType::Q4_1: return avx2::VecDotQ4_1;
+    QF_INTEGER_KERNELS(avx2)
     default: return nullptr;
   }
 }
@@ -30,11 +44,12 @@ VecDotFn Avx512VecDot(GgmlType type) {
   // The integer kernels use VPDPBUSD; without VNNI the AVX2 ones are used.
   if (!DetectCpu().avx512_vnni) return nullptr;
   switch (type) {
-    case GgmlType::Q8_0: return avx512::VecDotQ8_0;
-    case GgmlType::Q4_1: return avx512::VecDotQ4_1;
+    QF_INTEGER_KERNELS(avx512)
     default: return nullptr;
   }
 }
+
+#undef QF_INTEGER_KERNELS
 
 void ScaleAddF16Ref(float* acc, float scale, const uint16_t* v, float weight, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc[i] = acc[i] * scale + Fp16ToFp32(v[i]) * weight;

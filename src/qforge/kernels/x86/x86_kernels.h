@@ -16,7 +16,17 @@ namespace qforge {
   void ScaleAddF16(float* acc, float scale, const uint16_t* v, float weight, int64_t n); \
   void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n);                     \
   float VecDotQ8_0(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ4_0(int64_t n, const void* w, const void* a);                          \
   float VecDotQ4_1(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ5_0(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ5_1(int64_t n, const void* w, const void* a);                          \
+  float VecDotIQ4_NL(int64_t n, const void* w, const void* a);                        \
+  float VecDotQ2_K(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ3_K(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ4_K(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ5_K(int64_t n, const void* w, const void* a);                          \
+  float VecDotQ6_K(int64_t n, const void* w, const void* a);                          \
+  float VecDotIQ4_XS(int64_t n, const void* w, const void* a);                        \
   }
 
 QF_DECLARE_ISA_KERNELS(avx2)

@@ -1,0 +1,110 @@
+// Every SIMD dot-product kernel against the scalar reference and against a float64 dot of the
+// dequantized operands, over every weight format, every ISA this CPU runs, row lengths with
+// odd block counts, and buffers that start at odd addresses.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "qforge/formats/registry.h"
+#include "qforge/kernels/dispatch.h"
+
+namespace qforge {
+namespace {
+
+struct QuantizedRow {
+  std::vector<uint8_t> storage;
+  uint8_t* data = nullptr;   // deliberately misaligned by `offset` bytes
+  std::vector<double> values;  // the row as dequantized, for the float64 dot
+};
+
+QuantizedRow Quantize(GgmlType type, const std::vector<float>& x, size_t offset) {
+  const FormatOps* ops = FindFormatOps(type);
+  const auto bytes = static_cast<size_t>(*RowBytes(type, x.size()));
+  QuantizedRow row;
+  row.storage.assign(bytes + offset + 64, 0);
+  row.data = row.storage.data() + offset;
+  ops->quantize_row_ref(x.data(), row.data, static_cast<int64_t>(x.size()), nullptr);
+  std::vector<float> back(x.size());
+  ops->dequantize_row(row.data, back.data(), static_cast<int64_t>(x.size()));
+  row.values.assign(back.begin(), back.end());
+  return row;
+}
+
+std::vector<float> RandomRow(std::mt19937& rng, int64_t n, float scale) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (auto& v : x) v = normal(rng);
+  // A few outliers, as real activations have, exercise the extreme codes.
+  for (int64_t i = 0; i < n; i += 97) x[static_cast<size_t>(i)] *= 8.0f;
+  return x;
+}
+
+class VecDotKernels : public testing::TestWithParam<GgmlType> {};
+
+TEST_P(VecDotKernels, MatchReferenceAndFloat64) {
+  const GgmlType type = GetParam();
+  const FormatOps* ops = FindFormatOps(type);
+  ASSERT_NE(ops, nullptr);
+  const int64_t block = GgmlTypeInfoOf(type).block_size;
+  std::mt19937 rng(1234 + static_cast<int>(type));
+  int kernels_tested = 0;
+  for (int64_t blocks : {1, 3, 8, 17}) {
+    const int64_t n = blocks * std::max<int64_t>(block, 256);  // Q8_K activations need 256s
+    for (size_t offset : {0, 1, 3}) {
+      const auto w = Quantize(type, RandomRow(rng, n, 0.05f), offset);
+      const auto a = Quantize(ops->vec_dot_type, RandomRow(rng, n, 1.0f), offset + 1);
+      double exact = 0.0, magnitude = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        exact += w.values[static_cast<size_t>(i)] * a.values[static_cast<size_t>(i)];
+        magnitude += std::fabs(w.values[static_cast<size_t>(i)] * a.values[static_cast<size_t>(i)]);
+      }
+      const float reference = ops->vec_dot_ref(n, w.data, a.data);
+      // Float32 accumulation over n products: a few units in the last place of the sum of
+      // magnitudes. The scale products (fp16 x fp32) add one rounding per block.
+      double bound = 4e-6 * magnitude + 1e-30;
+      if (ops->vec_dot_type == GgmlType::Q8_1) {
+        // Q8_1 stores each block's sum in half precision, and the weight offset meets that
+        // sum: one fp16 rounding (2^-11 relative) of |offset| * |block sum| per block.
+        for (int64_t b = 0; b < n / 32; ++b) {
+          double wmax = 0.0, asum = 0.0;
+          for (int64_t i = 32 * b; i < 32 * b + 32; ++i) {
+            wmax = std::max(wmax, std::fabs(w.values[static_cast<size_t>(i)]));
+            asum += a.values[static_cast<size_t>(i)];
+          }
+          bound += wmax * std::fabs(asum) * std::ldexp(1.0, -11);
+        }
+      }
+      EXPECT_NEAR(reference, exact, bound) << "scalar reference, n=" << n;
+      for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+        VecDotFn fn = VecDotForIsa(type, isa);
+        if (!fn) continue;
+        ++kernels_tested;
+        const float got = fn(n, w.data, a.data);
+        EXPECT_NEAR(got, reference, bound) << IsaName(isa) << " vs reference, n=" << n << " offset=" << offset;
+        EXPECT_NEAR(got, exact, bound) << IsaName(isa) << " vs float64, n=" << n << " offset=" << offset;
+      }
+    }
+  }
+  if (BestIsa() != Isa::kScalar && type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16) {
+    EXPECT_GT(kernels_tested, 0) << "no SIMD kernel for " << GgmlTypeName(type);
+  }
+}
+
+std::vector<GgmlType> WeightTypes() {
+  std::vector<GgmlType> types;
+  for (const FormatOps& ops : AllFormatOps()) {
+    if (!ops.is_activation_type && ops.vec_dot_ref) types.push_back(ops.type);
+  }
+  return types;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllWeightFormats, VecDotKernels, testing::ValuesIn(WeightTypes()),
+                         [](const testing::TestParamInfo<GgmlType>& info) {
+                           return std::string(GgmlTypeName(info.param));
+                         });
+
+}  // namespace
+}  // namespace qforge
