@@ -1,7 +1,9 @@
 #include "qforge/quant/fit.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace qforge {
@@ -13,6 +15,27 @@ struct Event {
   uint16_t index; // which value
   int8_t step;    // +1 or -1 (direction of the code change)
 };
+
+// Sorts events by s, stably. The inverse scales are positive floats, whose bit patterns order
+// like the values, so an LSD radix sort on the 32-bit patterns does it in four linear passes
+// (a pass whose byte is the same for every event is skipped). std::sort spent most of the
+// quantizer's time here: the events arrive as many short ascending runs.
+void SortEventsByScale(std::vector<Event>& events) {
+  thread_local std::vector<Event> scratch;
+  scratch.resize(events.size());
+  Event* from = events.data();
+  Event* to = scratch.data();
+  const size_t n = events.size();
+  for (int shift = 0; shift < 32; shift += 8) {
+    size_t count[257] = {};
+    for (size_t i = 0; i < n; ++i) ++count[((std::bit_cast<uint32_t>(from[i].s) >> shift) & 0xFF) + 1];
+    if (n == 0 || count[((std::bit_cast<uint32_t>(from[0].s) >> shift) & 0xFF) + 1] == n) continue;
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (size_t i = 0; i < n; ++i) to[count[(std::bit_cast<uint32_t>(from[i].s) >> shift) & 0xFF]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != events.data()) std::memcpy(events.data(), from, n * sizeof(Event));
+}
 
 // Where the best error was found: after the first `applied` events (in sweep order), plus
 // the events of the next tie group listed in `partial`.
@@ -31,7 +54,7 @@ struct SweepBest {
 template <class DeltaFn, class ApplyFn>
 bool Sweep(std::vector<Event>& events, double sum_wxx, double A, double B, SweepBest& best,
            DeltaFn delta, ApplyFn apply) {
-  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.s < b.s; });
+  SortEventsByScale(events);
   auto score = [&](double a, double b) { return b > 0.0 ? sum_wxx - a * a / b : sum_wxx; };
   bool improved = false;
   auto offer = [&](double e, size_t applied, const Event* partial, uint32_t mask, size_t size) {
@@ -86,8 +109,11 @@ bool SweepPositive(std::span<const float> x, std::span<const float> w, int lo, i
   if (amax == 0.0f) return false;
   const float s_lo = window.lo * hi / amax;
   const float s_hi = window.hi * std::max(hi, -lo) / amax;
-  std::vector<Event> events;
-  std::vector<int8_t> start(n, 0);
+  // Reused across calls: the quantizer fits millions of blocks.
+  thread_local std::vector<Event> events;
+  thread_local std::vector<int8_t> start, q;
+  events.clear();
+  start.assign(n, 0);
   double A = 0.0, B = 0.0;
   for (size_t i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
@@ -106,7 +132,7 @@ bool SweepPositive(std::span<const float> x, std::span<const float> w, int lo, i
     A += static_cast<double>(w[i]) * x[i] * start[i];
     B += static_cast<double>(w[i]) * start[i] * start[i];
   }
-  std::vector<int8_t> q = start;
+  q = start;
   const bool improved = Sweep(events, sum_wxx, A, B, best,
         [&](const Event& ev, double* da, double* db) {
           *da = static_cast<double>(w[ev.index]) * x[ev.index] * ev.step;
@@ -168,8 +194,10 @@ ScaleFit FitScaleOnGrid(std::span<const float> x, std::span<const float> w,
   const float gmax = static_cast<float>(std::max(std::abs(grid.front()), std::abs(grid.back())));
   const float s_lo = window.lo * gmax / amax, s_hi = window.hi * gmax / amax;
   SweepBest best{sum_wxx, 0, {}};
-  std::vector<Event> events;
-  std::vector<int> start(n), idx(n);
+  thread_local std::vector<Event> events;
+  thread_local std::vector<int> start, idx;
+  start.resize(n);
+  idx.resize(n);
   for (int sign = 1; sign >= -1; sign -= 2) {
     events.clear();
     double A = 0.0, B = 0.0;
@@ -249,7 +277,8 @@ AffineFit FitAffine(std::span<const float> x, std::span<const float> w, int q_ma
   }
   double sw = 0.0;
   for (size_t i = 0; i < n; ++i) sw += w[i];
-  std::vector<uint8_t> codes(n);
+  thread_local std::vector<uint8_t> codes;
+  codes.assign(n, 0);
   // Nearest clamped code for every value: optimal for a fixed (d, b), since the error is a
   // sum of independent convex terms. Returns whether any code changed.
   auto round_codes = [&](float d, float b) {
