@@ -28,9 +28,12 @@ Estimate SortedQuantile(const std::vector<double>& sorted, double q) {
   Estimate e;
   const size_t n = sorted.size();
   if (n == 0) return e;
+  // Linear interpolation between the neighbouring ranks (numpy's default definition).
   auto at = [&](double rank) {
-    const size_t i = static_cast<size_t>(std::clamp(rank, 0.0, static_cast<double>(n - 1)));
-    return sorted[i];
+    rank = std::clamp(rank, 0.0, static_cast<double>(n - 1));
+    const size_t i = static_cast<size_t>(rank);
+    const double frac = rank - static_cast<double>(i);
+    return i + 1 < n ? sorted[i] + frac * (sorted[i + 1] - sorted[i]) : sorted[i];
   };
   e.value = at(q * (n - 1));
   const double spread = 1.96 * std::sqrt(n * q * (1 - q));

@@ -100,9 +100,10 @@ bool Sweep(std::vector<Event>& events, double sum_wxx, double A, double B, Sweep
 // One direction of FitScale: d > 0 (s = 1/d > 0), codes in [lo, hi]. The code of x_i at s is
 // the number of thresholds (k - 1/2) / |x_i| below s; events are those thresholds inside the
 // window, computed once so the tracked codes and the rebuilt ones agree to the last bit.
-// Writes the codes and least-squares scale when it improves `best`.
+// Writes the codes and least-squares scale when it improves `best`. Codes are 16-bit here:
+// the mirrored range of an int8 grid ([-127, 128] for [-128, 127]) does not fit in 8 bits.
 bool SweepPositive(std::span<const float> x, std::span<const float> w, int lo, int hi,
-                   SweepWindow window, double sum_wxx, SweepBest& best, int8_t* q_out, float* d_out) {
+                   SweepWindow window, double sum_wxx, SweepBest& best, int16_t* q_out, float* d_out) {
   const size_t n = x.size();
   float amax = 0.0f;
   for (float v : x) amax = std::max(amax, std::fabs(v));
@@ -111,7 +112,7 @@ bool SweepPositive(std::span<const float> x, std::span<const float> w, int lo, i
   const float s_hi = window.hi * std::max(hi, -lo) / amax;
   // Reused across calls: the quantizer fits millions of blocks.
   thread_local std::vector<Event> events;
-  thread_local std::vector<int8_t> start, q;
+  thread_local std::vector<int16_t> start, q;
   events.clear();
   start.assign(n, 0);
   double A = 0.0, B = 0.0;
@@ -119,14 +120,14 @@ bool SweepPositive(std::span<const float> x, std::span<const float> w, int lo, i
     const float ax = std::fabs(x[i]);
     if (ax == 0.0f) continue;
     const int limit = x[i] > 0 ? hi : -lo;
-    const int8_t step = x[i] > 0 ? 1 : -1;
+    const int16_t step = x[i] > 0 ? 1 : -1;
     for (int k = 1; k <= limit; ++k) {
       const float s = (k - 0.5f) / ax;
       if (s > s_hi) break;
       if (s <= s_lo) {
-        start[i] = static_cast<int8_t>(start[i] + step);
+        start[i] = static_cast<int16_t>(start[i] + step);
       } else {
-        events.push_back({s, static_cast<uint16_t>(i), step});
+        events.push_back({s, static_cast<uint16_t>(i), static_cast<int8_t>(step)});
       }
     }
     A += static_cast<double>(w[i]) * x[i] * start[i];
@@ -138,13 +139,18 @@ bool SweepPositive(std::span<const float> x, std::span<const float> w, int lo, i
           *da = static_cast<double>(w[ev.index]) * x[ev.index] * ev.step;
           *db = static_cast<double>(w[ev.index]) * (2.0 * q[ev.index] * ev.step + 1.0);
         },
-        [&](const Event& ev) { q[ev.index] = static_cast<int8_t>(q[ev.index] + ev.step); });
+        [&](const Event& ev) { q[ev.index] = static_cast<int16_t>(q[ev.index] + ev.step); });
   if (!improved) return false;
   // Replay the winning prefix of events (and tie subset) from the starting codes.
   std::copy(start.begin(), start.end(), q_out);
-  for (size_t e = 0; e < best.applied; ++e) q_out[events[e].index] = static_cast<int8_t>(q_out[events[e].index] + events[e].step);
-  for (const Event& ev : best.partial) q_out[ev.index] = static_cast<int8_t>(q_out[ev.index] + ev.step);
-  *d_out = BestScaleForCodes(x, w, q_out);
+  for (size_t e = 0; e < best.applied; ++e) q_out[events[e].index] = static_cast<int16_t>(q_out[events[e].index] + events[e].step);
+  for (const Event& ev : best.partial) q_out[ev.index] = static_cast<int16_t>(q_out[ev.index] + ev.step);
+  double a = 0.0, b = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    a += static_cast<double>(w[i]) * x[i] * q_out[i];
+    b += static_cast<double>(w[i]) * q_out[i] * q_out[i];
+  }
+  *d_out = b > 0.0 ? static_cast<float>(a / b) : 0.0f;
   return true;
 }
 
@@ -158,14 +164,17 @@ ScaleFit FitScale(std::span<const float> x, std::span<const float> w, int q_lo, 
   SweepBest best{sum_wxx, 0, {}};  // d = 0
   ScaleFit fit{0.0f, sum_wxx};
   std::fill(q, q + n, static_cast<int8_t>(0));
-  SweepPositive(x, w, q_lo, q_hi, window, sum_wxx, best, q, &fit.d);
+  thread_local std::vector<int16_t> codes;
+  codes.assign(n, 0);
+  if (SweepPositive(x, w, q_lo, q_hi, window, sum_wxx, best, codes.data(), &fit.d)) {
+    for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(codes[i]);
+  }
   // A symmetric grid gives the same fits for -d; a grid without negative codes has none.
   if (q_lo != -q_hi && q_lo != 0) {
     // d < 0 is d' = -d > 0 with codes -q in [-q_hi, -q_lo].
-    std::vector<int8_t> q_neg(n);
     float d_neg = 0.0f;
-    if (SweepPositive(x, w, -q_hi, -q_lo, window, sum_wxx, best, q_neg.data(), &d_neg)) {
-      for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(-q_neg[i]);
+    if (SweepPositive(x, w, -q_hi, -q_lo, window, sum_wxx, best, codes.data(), &d_neg)) {
+      for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(-codes[i]);
       fit.d = -d_neg;
     }
   }

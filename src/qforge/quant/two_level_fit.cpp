@@ -59,6 +59,38 @@ void SymRoundCodes(const float* x, const SymmetricSpec& s, SymState& st) {
   }
 }
 
+// With D fixed, each sub-block's error depends only on its own integer scale: try the
+// neighbours of the current one, each with its codes re-rounded, and keep the best. Snapping
+// the real-valued scale to the nearest multiple of D is not always best, since the codes
+// change with it; this is where small grids (Q3_K's 8 levels) gain most.
+void PickSubScales(const float* x, const float* w, const SymmetricSpec& s, SymState& st) {
+  constexpr int kReach = 2;
+  for (int j = 0; j < s.n_sub; ++j) {
+    const int first = j * s.sub_size;
+    int best_l = st.L[j];
+    double best_e = INFINITY;
+    int8_t best_codes[256];
+    for (int l = std::max(s.l_lo, st.L[j] - kReach); l <= std::min(s.l_hi, st.L[j] + kReach); ++l) {
+      const float scale = st.D * l;
+      const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+      int8_t codes[256];
+      double e = 0.0;
+      for (int i = 0; i < s.sub_size; ++i) {
+        codes[i] = static_cast<int8_t>(NearestCode(s, x[first + i] * inv));
+        const double diff = x[first + i] - scale * CodeValue(s, codes[i]);
+        e += w[first + i] * diff * diff;
+      }
+      if (e < best_e) {
+        best_e = e;
+        best_l = l;
+        std::copy(codes, codes + s.sub_size, best_codes);
+      }
+    }
+    st.L[j] = best_l;
+    std::copy(best_codes, best_codes + s.sub_size, st.codes + first);
+  }
+}
+
 }  // namespace
 
 SymmetricResult FitSymmetricSuperBlock(const float* x, const float* w, const SymmetricSpec& spec) {
@@ -109,6 +141,8 @@ SymmetricResult FitSymmetricSuperBlock(const float* x, const float* w, const Sym
   }
   SymRoundCodes(x, spec, st);
   keep_if_better(st);
+  PickSubScales(x, w, spec, st);
+  keep_if_better(st);
   // 3. Alternate: codes fixed -> best integer sub-scales and super-scale -> codes re-rounded.
   for (int iter = 0; iter < kRefineIterations && st.D != 0.0f; ++iter) {
     double num = 0.0, den = 0.0;
@@ -125,6 +159,7 @@ SymmetricResult FitSymmetricSuperBlock(const float* x, const float* w, const Sym
     }
     if (den > 0.0) st.D = Fp16ToFp32(Fp32ToFp16(static_cast<float>(num / den)));
     SymRoundCodes(x, spec, st);
+    PickSubScales(x, w, spec, st);
     keep_if_better(st);
   }
   return best;
@@ -157,6 +192,39 @@ void AffRoundCodes(const float* x, const AffineSpec& s, AffState& st) {
     for (int i = j * s.sub_size; i < (j + 1) * s.sub_size; ++i) {
       st.codes[i] = static_cast<uint8_t>(RoundClamp((x[i] + offset) * inv, 0, s.q_max));
     }
+  }
+}
+
+// The affine counterpart of PickSubScales: with D and Dmin fixed, try each sub-block's scale
+// and minimum one step either side of the current pair, codes re-rounded, keep the best.
+void PickSubScalesAffine(const float* x, const float* w, const AffineSpec& s, AffState& st) {
+  for (int j = 0; j < s.n_sub; ++j) {
+    const int first = j * s.sub_size;
+    int best_l = st.L[j], best_m = st.M[j];
+    double best_e = INFINITY;
+    uint8_t best_codes[256];
+    for (int l = std::max(0, st.L[j] - 1); l <= std::min(s.l_max, st.L[j] + 1); ++l) {
+      for (int m = std::max(0, st.M[j] - 1); m <= std::min(s.m_max, st.M[j] + 1); ++m) {
+        const float scale = st.D * l, offset = st.Dmin * m;
+        const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+        uint8_t codes[256];
+        double e = 0.0;
+        for (int i = 0; i < s.sub_size; ++i) {
+          codes[i] = static_cast<uint8_t>(RoundClamp((x[first + i] + offset) * inv, 0, s.q_max));
+          const double diff = x[first + i] - (scale * codes[i] - offset);
+          e += w[first + i] * diff * diff;
+        }
+        if (e < best_e) {
+          best_e = e;
+          best_l = l;
+          best_m = m;
+          std::copy(codes, codes + s.sub_size, best_codes);
+        }
+      }
+    }
+    st.L[j] = best_l;
+    st.M[j] = best_m;
+    std::copy(best_codes, best_codes + s.sub_size, st.codes + first);
   }
 }
 
@@ -206,6 +274,8 @@ AffineResult FitAffineSuperBlock(const float* x, const float* w, const AffineSpe
   }
   AffRoundCodes(x, spec, st);
   keep_if_better(st);
+  PickSubScalesAffine(x, w, spec, st);
+  keep_if_better(st);
   for (int iter = 0; iter < kRefineIterations; ++iter) {
     // Per sub-block least-squares scale and minimum for the current codes (minimum >= 0),
     // requantized to the integer grids.
@@ -254,6 +324,7 @@ AffineResult FitAffineSuperBlock(const float* x, const float* w, const AffineSpe
       st.D = Fp16ToFp32(Fp32ToFp16(static_cast<float>(std::max(0.0, r1 / a11))));
     }
     AffRoundCodes(x, spec, st);
+    PickSubScalesAffine(x, w, spec, st);
     keep_if_better(st);
   }
   return best;
