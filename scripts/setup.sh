@@ -20,7 +20,7 @@ done
 packages=(
   build-essential cmake git pkg-config python3 python3-pip
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libicu-dev libtoml11-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libicu-dev libtoml11-dev zlib1g-dev
   clang libclang-rt-14-dev
   chromium
 )

@@ -24,6 +24,7 @@ std::string Slurp(const std::string& path) {
 }
 }  // namespace
 
+std::string RepoDir() { return QFORGE_SOURCE_DIR; }
 std::string SharedDir() { return EnvOr("QFORGE_SHARED_DIR", std::string(QFORGE_SOURCE_DIR) + "/../shared"); }
 std::string ModelsDir() { return EnvOr("QFORGE_MODELS_DIR", std::string(QFORGE_SOURCE_DIR) + "/models"); }
 std::string CliPath() { return QFORGE_CLI_PATH; }

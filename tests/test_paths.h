@@ -7,6 +7,7 @@
 
 namespace qforge::testing {
 
+std::string RepoDir();          // the repository root (the source tree being tested)
 std::string SharedDir();        // .../shared
 std::string ModelsDir();        // .../models
 std::string TempDir();          // a fresh directory per test binary run

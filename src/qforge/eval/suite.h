@@ -44,10 +44,16 @@ struct Suite {
   std::string path;        // the suite file
   std::string source_sha256;  // of the data the items came from (the suite file or its source)
   std::vector<SuiteItem> items;
+  // Additions (suite loader):
+  std::string description;  // the header's description, for reports
+  std::string file_sha256;  // of the suite file itself; for an inline suite it equals
+                            // source_sha256, for an adapter suite it pins the header
+                            // (limit, adapter options) that selected the items
 };
 
 struct SuiteLoadOptions {
-  int max_items = -1;  // -1 = the suite's own limit; otherwise at most this many
+  int max_items = -1;  // -1 = the suite's own limit; otherwise at most this many (it replaces
+                       // the limit, so it may also be larger than it)
 };
 
 // Reads one suite file. Errors name the file and line.
@@ -55,11 +61,17 @@ Expected<Suite> LoadSuite(const std::string& path, const SuiteLoadOptions& optio
 
 // The suite files of a directory (*.jsonl, sorted by name), or of a comma-separated list of
 // names looked up in `suites_dir` ("math-gsm8k,code-mbpp").
+// Also: an empty string means `suites_dir` itself; a list entry that contains '/' or names an
+// existing file is taken as a path to a suite file.
 Expected<std::vector<std::string>> ResolveSuites(const std::string& dir_or_names, const std::string& suites_dir);
 
 struct GradeResult {
   bool pass = false;
   std::string detail;  // why it failed (for the report), e.g. "no number", "wrong function"
+  // Addition: false when the answer could not be graded at all (kNone, or the sandbox was
+  // unavailable); such an item is neither a pass nor a fail and should be left out of
+  // pass rates rather than counted as a failure.
+  bool graded = true;
 };
 
 // Grades a generated answer against an item's check. kPythonTests runs the code in the
@@ -67,7 +79,14 @@ struct GradeResult {
 GradeResult GradeAnswer(const AnswerCheck& check, const std::string& generated);
 
 // The last number in a text ("1,234" and "-3.5" count; "$18." gives 18), as written there, or
-// empty when there is none.
+// empty when there is none. Thousands separators are kept as written ("1,234"); a trailing
+// sentence period is not part of the number; "-" is a sign only when it does not follow a
+// letter or digit ("3-5" ends with 5, not -5).
 std::string ExtractFinalNumber(const std::string& text);
+
+// Addition: the number a kFinalNumber check grades. The first number after the last
+// "answer is" (case-insensitive) when the text has one, so a model that states
+// "The answer is 18." and then rambles on is graded on 18; otherwise ExtractFinalNumber.
+std::string ExtractAnswerNumber(const std::string& text);
 
 }  // namespace qforge
