@@ -1,5 +1,7 @@
-// Writes the fuzzers' seed corpus: small valid GGUF, safetensors and config.json files.
-// Usage: fuzz_seeds OUT_DIR  (creates OUT_DIR/gguf, OUT_DIR/safetensors, OUT_DIR/hf_config)
+// Writes the fuzzers' seed corpus: small valid GGUF, safetensors, config.json and
+// tokenizer.json files.
+// Usage: fuzz_seeds OUT_DIR  (creates OUT_DIR/gguf, OUT_DIR/safetensors, OUT_DIR/hf_config,
+// OUT_DIR/hf_tokenizer)
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -215,6 +217,45 @@ bool WriteConfigSeeds(const std::string& dir) {
   return true;
 }
 
+// Small byte-level BPE tokenizers (ids below the fuzz target's vocab_size of 512), one per
+// kind of pre-tokenizer and merge list.
+bool WriteTokenizerSeeds(const std::string& dir) {
+  using Json = nlohmann::json;
+  Json vocab = {{"a", 0}, {"b", 1}, {"ab", 2}, {"\u0120", 3}, {"\u0120ab", 4}, {"<s>", 5}, {"</s>", 6}};
+  const Json added = Json::array({{{"id", 5}, {"content", "<s>"}, {"special", true}},
+                                  {{"id", 6}, {"content", "</s>"}, {"special", true}},
+                                  {{"id", 7}, {"content", "user token"}, {"special", false}}});
+  const Json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+  const Json smollm = {{"type", "Sequence"},
+                       {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, byte_level}}};
+  const Json llama3 = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       {{{"type", "Split"},
+         {"pattern",
+          {{"Regex",
+            R"re((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re"}}},
+         {"behavior", "Isolated"},
+         {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  const Json template_bos = {{"type", "TemplateProcessing"},
+                             {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}}};
+  const std::map<std::string, Json> seeds = {
+      {"gpt2", {{"added_tokens", added}, {"pre_tokenizer", byte_level}, {"post_processor", byte_level},
+                {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "\u0120 ab"}}}}}},
+      {"smollm", {{"added_tokens", added}, {"pre_tokenizer", smollm},
+                  {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", Json::array({Json::array({"a", "b"}), Json::array({"\u0120", "ab"})})}}}}},
+      {"llama3", {{"added_tokens", added}, {"pre_tokenizer", llama3}, {"post_processor", template_bos},
+                  {"model", {{"type", "BPE"}, {"ignore_merges", true}, {"vocab", vocab}, {"merges", {"a b"}}}}}},
+  };
+  for (const auto& [name, json] : seeds) {
+    std::ofstream out(dir + "/" + name + ".json");
+    out << json.dump(1);
+    if (!out) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -224,7 +265,7 @@ int main(int argc, char** argv) {
   }
   const std::string root = argv[1];
   std::error_code ec;
-  for (const char* sub : {"gguf", "safetensors", "hf_config"}) {
+  for (const char* sub : {"gguf", "safetensors", "hf_config", "hf_tokenizer"}) {
     std::filesystem::create_directories(root + "/" + sub, ec);
     if (ec) {
       std::fprintf(stderr, "fuzz_seeds: %s/%s: %s\n", root.c_str(), sub, ec.message().c_str());
@@ -232,7 +273,7 @@ int main(int argc, char** argv) {
     }
   }
   const bool ok = WriteGgufSeeds(root + "/gguf") && WriteSafetensorsSeeds(root + "/safetensors") &&
-                  WriteConfigSeeds(root + "/hf_config");
+                  WriteConfigSeeds(root + "/hf_config") && WriteTokenizerSeeds(root + "/hf_tokenizer");
   if (!ok) {
     std::fprintf(stderr, "fuzz_seeds: failed to write the corpus under %s\n", root.c_str());
     return 1;

@@ -2,7 +2,7 @@
 # Builds qforge's libFuzzer targets with clang (ASan + UBSan) and runs each for SECONDS
 # (default 60). Exits non-zero when any target crashes, leaks, hangs or fails to build.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     TARGET: gguf safetensors hf_config (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     TARGET: gguf safetensors hf_config hf_tokenizer (default: all)
 #
 # Environment: QFORGE_FUZZ_BUILD (build directory, default build-fuzz), QFORGE_FUZZ_JOBS (build
 # parallelism), QFORGE_SHARED_DIR (where the shared test data lives, default ../shared).
@@ -15,7 +15,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(gguf safetensors hf_config)
+[[ ${#targets[@]} -gt 0 ]] || targets=(gguf safetensors hf_config hf_tokenizer)
 build="${QFORGE_FUZZ_BUILD:-$root/build-fuzz}"
 shared="${QFORGE_SHARED_DIR:-$root/../shared}"
 jobs="${QFORGE_FUZZ_JOBS:-$(nproc)}"

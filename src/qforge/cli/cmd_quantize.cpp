@@ -1,13 +1,16 @@
-// qforge quantize IN OUT --type MIX: write a GGUF file in one of llama.cpp's formats.
+// qforge quantize IN OUT --type MIX: write a GGUF file in one of llama.cpp's formats, from a
+// GGUF file or a Hugging Face safetensors directory.
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <thread>
 
 #include "qforge/cli/commands.h"
 #include "qforge/core/progress.h"
+#include "qforge/quant/hf_source.h"
 #include "qforge/quant/quantize_model.h"
 
 namespace qforge::cli {
@@ -50,7 +53,10 @@ int RunQuantize(const QuantizeCliOptions& cli) {
     imatrix = std::move(*m);
     opt.imatrix = &*imatrix;
   }
-  auto source = OpenGgufSource(cli.input);
+  // A directory is a Hugging Face checkpoint; anything else is read (and reported) as GGUF.
+  std::error_code ec;
+  auto source = std::filesystem::is_directory(cli.input, ec) ? OpenHfSource(cli.input)
+                                                             : OpenGgufSource(cli.input);
   if (!source) return Fail(source.error().message);
 
   StderrProgress progress("quantize");
@@ -81,7 +87,7 @@ int RunQuantize(const QuantizeCliOptions& cli) {
 Subcommand AddQuantizeCommand(CLI::App& root) {
   auto opt = std::make_shared<QuantizeCliOptions>();
   CLI::App* app = root.add_subcommand("quantize", "Quantize a model to a llama.cpp GGUF format");
-  app->add_option("input", opt->input, "Input model (GGUF)")->required();
+  app->add_option("input", opt->input, "Input model (GGUF file or Hugging Face safetensors directory)")->required();
   app->add_option("output", opt->output, "Output GGUF file")->required();
   app->add_option("--type", opt->type, "Mix: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16 F32")->required();
   app->add_option("--imatrix", opt->imatrix, "Importance matrix (GGUF, from qforge or llama.cpp)");
