@@ -7,6 +7,7 @@
 //              cycles and nanoseconds per 32 values (the kernels' compute cost alone).
 // Every figure is the median of R timed runs after one warm-up. Prints a Markdown table.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <x86intrin.h>
 
 #include <CLI/CLI.hpp>
@@ -187,6 +188,13 @@ std::string CpuModelName() {
   return qforge::DetectCpu().brand;
 }
 
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -255,6 +263,8 @@ int main(int argc, char** argv) {
              "% of 1-thread ceiling |\n|---|---|---:|---:|---:|---:|---:|\n");
   AlignedBuffer matrix(matrix_bytes);
   std::mt19937 rng(42);
+  const auto table_start = Clock::now();
+  const double table_cpu_start = ProcessCpuSeconds();
   for (const qforge::FormatOps* ops : formats) {
     const size_t row_bytes = *qforge::RowBytes(ops->type, kRowValues);
     const size_t stream_rows = matrix_bytes / row_bytes;
@@ -279,5 +289,8 @@ int main(int argc, char** argv) {
       std::fflush(stdout);  // rows appear as they are measured
     }
   }
+  // On a shared machine other processes take turns on our core; this says how much we had.
+  fmt::print("\nThe kernel runs had the CPU {:.0f}% of their wall time (100% = a core to themselves).\n",
+             100 * (ProcessCpuSeconds() - table_cpu_start) / Seconds(table_start));
   return 0;
 }

@@ -50,7 +50,7 @@ const char kHeader[] = R"({"qforge_suite": 1, "name": "t", "capability": "test",
 TEST(SuiteShipped, EveryShippedSuiteLoadsWithItsDefaultCount) {
   const std::map<std::string, size_t> expected = {
       {"chat-instructions", 22}, {"code-humaneval", 20},      {"code-mbpp", 20}, {"math-gsm8k", 40},
-      {"mc-mmlu", 83},           {"recall-long-context", 15}, {"tools-bfcl", 40}};
+      {"mc-mmlu", 40},           {"recall-long-context", 15}, {"tools-bfcl", 40}};
   auto files = ResolveSuites(SuitesDir(), SuitesDir());
   ASSERT_TRUE(files.ok()) << files.error().message;
   ASSERT_EQ(files->size(), expected.size());
@@ -188,7 +188,11 @@ TEST(SuiteBfcl, EveryReferencePassesTheGrader) {
 }
 
 TEST(SuiteMmlu, AnswerIndexIsInputLabel) {
-  const Suite suite = MustLoad(SuitesDir() + "/mc-mmlu.jsonl");
+  SuiteLoadOptions all;
+  all.max_items = 1000;  // past the shipped limit of 40: every question in the file
+  auto loaded = LoadSuite(SuitesDir() + "/mc-mmlu.jsonl", all);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const Suite& suite = *loaded;
   ASSERT_EQ(suite.items.size(), 83u);
   // The first question ends "...develops from the (C) third pharyngeal arch": label 2.
   EXPECT_EQ(suite.items[0].id, "mmlu-23");

@@ -22,6 +22,8 @@ Subcommand AddGenerateCommand(CLI::App& root);
 Subcommand AddPerplexityCommand(CLI::App& root);
 Subcommand AddQuantizeCommand(CLI::App& root);
 Subcommand AddImatrixCommand(CLI::App& root);
+Subcommand AddEvalCommand(CLI::App& root, int argc, char** argv);
+Subcommand AddServeBenchCommand(CLI::App& root);
 
 // Prints "qforge: <message>" on stderr and returns kExitBadInput.
 int Fail(const std::string& message);

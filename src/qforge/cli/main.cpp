@@ -1,5 +1,7 @@
 // qforge: quantize LLMs and prove the result still works. One thin file per subcommand.
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <vector>
 
 #include "qforge/cli/commands.h"
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
       AddPerplexityCommand(app),
       AddImatrixCommand(app),
       AddQuantizeCommand(app),
+      AddEvalCommand(app, argc, argv),
+      AddServeBenchCommand(app),
   };
   try {
     app.parse(argc, argv);
@@ -37,8 +41,16 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitBadInput;
   }
-  for (auto& command : commands) {
-    if (command.app->parsed()) return command.run();
+  try {
+    for (auto& command : commands) {
+      if (command.app->parsed()) return command.run();
+    }
+  } catch (const std::bad_alloc&) {
+    return Fail("out of memory");
+  } catch (const std::exception& e) {
+    // Library code reports errors as values; this is the last line of defence (e.g. a
+    // filesystem error), still one line and a non-zero exit rather than an abort.
+    return Fail(e.what());
   }
   return kExitBadInput;
 }

@@ -1,6 +1,12 @@
 #include "qforge/core/sha256.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <vector>
 #include <cstring>
 
 namespace qforge {
@@ -112,6 +118,17 @@ std::string Sha256Hex(std::string_view data) {
   Sha256 hasher;
   hasher.Update(data);
   return hasher.FinishHex();
+}
+
+Expected<std::string> Sha256File(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return MakeError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  Sha256 h;
+  std::vector<char> buffer(1 << 20);
+  size_t got;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0) h.Update(buffer.data(), got);
+  if (std::ferror(f.get())) return MakeError(fmt::format("{}: read error", path));
+  return h.FinishHex();
 }
 
 }  // namespace qforge

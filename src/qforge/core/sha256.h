@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "qforge/core/status.h"
+
 namespace qforge {
 
 // Incremental hasher: Update() any number of times, then Finish() once.
@@ -28,5 +30,7 @@ class Sha256 {
 
 // The hex digest of a byte string.
 std::string Sha256Hex(std::string_view data);
+// Hashes a file in streaming reads (model files are hundreds of MB); errors name the file.
+Expected<std::string> Sha256File(const std::string& path);
 
 }  // namespace qforge

@@ -14,6 +14,24 @@ void LogSoftmaxInPlace(std::span<float> logits) {
   for (float& v : logits) v -= log_norm;
 }
 
+namespace {
+
+// Probability mass outside `top`, summed directly (not as 1 - top mass, which loses it to
+// rounding) in vocabulary order, and rounded to float as it is stored: the baseline's stored
+// tail and a candidate's tail over the same ids then agree exactly when the logits do.
+float TailMass(std::span<const float> log_probs, std::span<const int32_t> top) {
+  thread_local std::vector<uint8_t> in_top;
+  in_top.assign(log_probs.size(), 0);
+  for (int32_t id : top) in_top[static_cast<size_t>(id)] = 1;
+  double tail = 0.0;
+  for (size_t i = 0; i < log_probs.size(); ++i) {
+    if (!in_top[i]) tail += std::exp(static_cast<double>(log_probs[i]));
+  }
+  return static_cast<float>(tail);
+}
+
+}  // namespace
+
 TopKDistribution SummarizeLogits(std::span<const float> logits, int32_t target, int k) {
   std::vector<float> lp(logits.begin(), logits.end());
   LogSoftmaxInPlace(lp);
@@ -26,10 +44,7 @@ TopKDistribution SummarizeLogits(std::span<const float> logits, int32_t target, 
   TopKDistribution d;
   d.ids.assign(order.begin(), order.begin() + k);
   for (int32_t id : d.ids) d.log_probs.push_back(lp[id]);
-  // The tail summed directly (not as 1 - top mass, which loses it to rounding).
-  double tail = 0.0;
-  for (size_t j = static_cast<size_t>(k); j < order.size(); ++j) tail += std::exp(static_cast<double>(lp[order[j]]));
-  d.tail_mass = static_cast<float>(tail);
+  d.tail_mass = TailMass(lp, d.ids);
   d.target_log_prob = target >= 0 ? lp[target] : 0.0f;
   return d;
 }
@@ -39,16 +54,14 @@ TokenComparison CompareToBaseline(const TopKDistribution& base, std::span<const 
   std::vector<float> lq(cand_logits.begin(), cand_logits.end());
   LogSoftmaxInPlace(lq);
   TokenComparison c;
-  double kld = 0.0, q_top = 0.0, q_total = 0.0;
-  for (float v : lq) q_total += std::exp(static_cast<double>(v));
+  double kld = 0.0;
   for (size_t j = 0; j < base.ids.size(); ++j) {
     const double lp = base.log_probs[j];
     const double lqj = lq[base.ids[j]];
     kld += std::exp(lp) * (lp - lqj);
-    q_top += std::exp(lqj);
   }
   const double p_tail = base.tail_mass;
-  const double q_tail = std::max(1e-30, q_total - q_top);
+  const double q_tail = std::max(1e-30, static_cast<double>(TailMass(lq, base.ids)));
   if (p_tail > 0.0) kld += p_tail * (std::log(p_tail) - std::log(q_tail));
   c.kld = std::max(0.0, kld);
   const int32_t cand_top = static_cast<int32_t>(std::max_element(lq.begin(), lq.end()) - lq.begin());

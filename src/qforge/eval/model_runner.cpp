@@ -1,0 +1,252 @@
+#include "qforge/eval/model_runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "qforge/eval/perplexity.h"
+#include "qforge/model/chat_template.h"
+#include "qforge/model/context.h"
+#include "qforge/model/generate.h"
+
+namespace qforge {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Compares the candidate's logits with the baseline's stored distribution at one position.
+struct PositionComparison {
+  double kld = 0.0;
+  bool same_top = false;
+  double log_prob = 0.0;
+};
+
+class ItemScorer {
+ public:
+  ItemScorer(const Model& model, const Tokenizer& tokenizer, InferenceContext& ctx, int top_k)
+      : model_(model), tokenizer_(tokenizer), ctx_(ctx), top_k_(top_k), n_vocab_(model.config().n_vocab) {}
+
+  Status Score(const SuiteItem& item, const ItemRun* base, ItemRun& out) {
+    out.id = item.id;
+    const std::vector<int32_t> prompt = PromptTokens(item, model_, tokenizer_);
+    if (prompt.empty()) return MakeError(fmt::format("item '{}': empty prompt", item.id));
+    if (!item.reference.empty()) QF_RETURN_IF_ERROR(TeacherForced(item, prompt, base, out));
+    if (!item.options.empty()) QF_RETURN_IF_ERROR(Choice(item, prompt, out));
+    if (item.max_tokens > 0) QF_RETURN_IF_ERROR(Generated(item, prompt, out));
+    return Status::Ok();
+  }
+
+ private:
+  Status CheckFits(const SuiteItem& item, size_t n) const {
+    if (n > static_cast<size_t>(ctx_.n_ctx())) {
+      return MakeError(fmt::format("item '{}' needs {} positions; the eval context holds {}", item.id, n, ctx_.n_ctx()));
+    }
+    return Status::Ok();
+  }
+
+  Status TeacherForced(const SuiteItem& item, const std::vector<int32_t>& prompt, const ItemRun* base, ItemRun& out) {
+    const std::vector<int32_t> ref = tokenizer_.Encode(item.reference, false, false);
+    if (ref.empty()) return Status::Ok();
+    std::vector<int32_t> seq = prompt;
+    seq.insert(seq.end(), ref.begin(), ref.end());
+    QF_RETURN_IF_ERROR(CheckFits(item, seq.size()));
+    if (base && base->answer_dists.size() != ref.size()) {
+      return MakeError(fmt::format("item '{}': the baseline scored {} answer tokens, the candidate's tokenizer gives {}"
+                                   " (the two models must share a vocabulary)", item.id, base->answer_dists.size(), ref.size()));
+    }
+    ctx_.Truncate(0);
+    QF_RETURN_IF_ERROR(ctx_.Evaluate(seq, prompt.size() - 1, &logits_));
+    double sum_lp = 0.0, sum_kld = 0.0;
+    int same = 0;
+    for (size_t j = 0; j < ref.size(); ++j) {
+      std::span<const float> row(logits_.data() + j * n_vocab_, n_vocab_);
+      if (!base) {
+        out.answer_dists.push_back(SummarizeLogits(row, ref[j], top_k_));
+        sum_lp += out.answer_dists.back().target_log_prob;
+      } else {
+        const TokenComparison c = CompareToBaseline(base->answer_dists[j], row, ref[j]);
+        sum_lp += c.cand_target_log_prob;
+        sum_kld += c.kld;
+        same += c.same_top;
+      }
+    }
+    out.answer_tokens = static_cast<int>(ref.size());
+    out.answer_logprob = sum_lp / ref.size();
+    if (base) {
+      out.answer_kld = sum_kld / ref.size();
+      out.answer_top1 = 100.0 * same / ref.size();
+    }
+    return Status::Ok();
+  }
+
+  Status Choice(const SuiteItem& item, const std::vector<int32_t>& prompt, ItemRun& out) {
+    ctx_.Truncate(0);
+    QF_RETURN_IF_ERROR(CheckFits(item, prompt.size()));
+    QF_RETURN_IF_ERROR(ctx_.Evaluate(prompt, prompt.size() - 1, &logits_));
+    const std::vector<float> after_prompt(logits_.begin(), logits_.begin() + n_vocab_);
+    for (const std::string& option : item.options) {
+      const std::vector<int32_t> tokens = tokenizer_.Encode(option, false, false);
+      if (tokens.empty()) return MakeError(fmt::format("item '{}': an option is empty after tokenization", item.id));
+      QF_RETURN_IF_ERROR(CheckFits(item, prompt.size() + tokens.size()));
+      double lp = LogSoftmaxAt(after_prompt.data(), n_vocab_, tokens[0]);
+      if (tokens.size() > 1) {
+        ctx_.Truncate(static_cast<int>(prompt.size()));
+        const std::vector<int32_t> head(tokens.begin(), tokens.end() - 1);
+        QF_RETURN_IF_ERROR(ctx_.Evaluate(head, 0, &logits_));
+        for (size_t j = 1; j < tokens.size(); ++j) lp += LogSoftmaxAt(logits_.data() + (j - 1) * n_vocab_, n_vocab_, tokens[j]);
+      }
+      out.option_logprobs.push_back(lp);
+    }
+    out.chosen = static_cast<int>(std::max_element(out.option_logprobs.begin(), out.option_logprobs.end()) -
+                                  out.option_logprobs.begin());
+    out.graded = item.answer_index >= 0;
+    out.pass = out.chosen == item.answer_index;
+    if (!out.pass && out.graded) out.detail = fmt::format("chose option {}", out.chosen);
+    return Status::Ok();
+  }
+
+  Status Generated(const SuiteItem& item, const std::vector<int32_t>& prompt, ItemRun& out) {
+    QF_RETURN_IF_ERROR(CheckFits(item, prompt.size() + item.max_tokens));
+    ctx_.Truncate(0);
+    GenerateOptions options;
+    options.max_tokens = item.max_tokens;
+    options.sampler.temperature = 0.0f;  // greedy: the same model gives the same answer
+    options.stop = item.stop;
+    auto result = Generate(ctx_, tokenizer_, prompt, options);
+    if (!result) return MakeError(fmt::format("item '{}': {}", item.id, result.error().message));
+    out.generated = true;
+    out.text = result->text;
+    out.generated_tokens = static_cast<int>(result->tokens.size());
+    if (item.check.kind != AnswerCheck::Kind::kNone) {
+      const GradeResult grade = GradeAnswer(item.check, out.text);
+      out.graded = grade.graded;  // false when it could not be graded at all (no sandbox)
+      out.pass = grade.pass;
+      out.detail = grade.detail;
+    }
+    return Status::Ok();
+  }
+
+  const Model& model_;
+  const Tokenizer& tokenizer_;
+  InferenceContext& ctx_;
+  int top_k_;
+  int n_vocab_;
+  std::vector<float> logits_;
+};
+
+// Positions the suites need at most: prompt plus the longest of reference, options and
+// generation budget.
+int ContextForSuites(const std::vector<Suite>& suites, const Model& model, const Tokenizer& tokenizer) {
+  size_t need = 0;
+  for (const Suite& s : suites) {
+    for (const SuiteItem& item : s.items) {
+      size_t extra = static_cast<size_t>(std::max(item.max_tokens, 0));
+      if (!item.reference.empty()) extra = std::max(extra, tokenizer.Encode(item.reference, false, false).size());
+      for (const auto& o : item.options) extra = std::max(extra, tokenizer.Encode(o, false, false).size());
+      need = std::max(need, PromptTokens(item, model, tokenizer).size() + extra);
+    }
+  }
+  return static_cast<int>(std::min<size_t>(need + 8, static_cast<size_t>(model.config().n_ctx_train)));
+}
+
+}  // namespace
+
+std::vector<int32_t> PromptTokens(const SuiteItem& item, const Model& model, const Tokenizer& tokenizer) {
+  const bool add_bos = tokenizer.add_bos_by_default();
+  if (item.chat && !model.config().chat_template.empty()) {
+    auto tmpl = DetectChatTemplate(model.config().chat_template);
+    if (tmpl) {
+      std::vector<ChatMessage> messages;
+      if (!item.system.empty()) messages.push_back({"system", item.system});
+      messages.push_back({"user", item.prompt});
+      return tokenizer.Encode(ApplyChatTemplate(*tmpl, messages, true), add_bos && !tmpl->bos_in_template, true);
+    }
+  }
+  // No (recognised) chat template: the plain prompt, so base models and test models still run.
+  return tokenizer.Encode(item.prompt, add_bos, false);
+}
+
+size_t CountWork(const RunInputs& inputs) {
+  size_t n = 0;
+  if (!inputs.text_tokens.empty()) {
+    const size_t chunks = inputs.text_tokens.size() / static_cast<size_t>(inputs.n_ctx);
+    n += inputs.max_chunks > 0 ? std::min(chunks, static_cast<size_t>(inputs.max_chunks)) : chunks;
+  }
+  if (inputs.suites) {
+    for (const Suite& s : *inputs.suites) n += s.items.size();
+  }
+  return n;
+}
+
+Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, const RunInputs& inputs,
+                            const ModelRun* baseline, ThreadPool& pool, const ProgressFn& progress) {
+  const auto start = Clock::now();
+  ModelRun run;
+  const size_t total = CountWork(inputs);
+  size_t done = 0;
+  const int n_vocab = model.config().n_vocab;
+
+  if (!inputs.text_tokens.empty()) {
+    InferenceContext ctx(model, inputs.n_ctx, inputs.n_ctx, pool);
+    PerplexityOptions popt;
+    popt.n_ctx = inputs.n_ctx;
+    popt.max_chunks = inputs.max_chunks;
+    if (tokenizer.add_bos_by_default()) popt.bos = tokenizer.bos_id();
+    size_t position = 0;
+    Status compare_status = Status::Ok();
+    auto on_chunk = [&](int, const float* logits, const int32_t* targets, int n_scored) {
+      for (int j = 0; j < n_scored; ++j, ++position) {
+        std::span<const float> row(logits + static_cast<size_t>(j) * n_vocab, n_vocab);
+        if (!baseline) {
+          run.text.dists.push_back(SummarizeLogits(row, targets[j], inputs.top_k));
+          continue;
+        }
+        if (position >= baseline->text.dists.size()) {
+          compare_status = MakeError("the baseline run scored fewer text tokens than the candidate");
+          return;
+        }
+        const TopKDistribution& base = baseline->text.dists[position];
+        const TokenComparison c = CompareToBaseline(base, row, targets[j]);
+        run.text.divergence.push_back({c.kld, c.same_top, -static_cast<double>(base.target_log_prob), -c.cand_target_log_prob});
+      }
+    };
+    auto ppl = RunPerplexity(ctx, inputs.text_tokens, popt,
+                             [&](size_t d, size_t) { if (progress) progress(done + d, total); }, on_chunk);
+    if (!ppl) return ppl.error();
+    QF_RETURN_IF_ERROR(compare_status);
+    run.text.n_ctx = inputs.n_ctx;
+    run.text.n_chunks = ppl->n_chunks;
+    run.text.ppl = ppl->ppl;
+    run.text.ppl_err = ppl->ppl_err;
+    done += static_cast<size_t>(ppl->n_chunks);
+  }
+
+  if (inputs.suites && !inputs.suites->empty()) {
+    InferenceContext ctx(model, std::max(ContextForSuites(*inputs.suites, model, tokenizer), 16), 512, pool);
+    ItemScorer scorer(model, tokenizer, ctx, inputs.top_k);
+    for (size_t s = 0; s < inputs.suites->size(); ++s) {
+      const Suite& suite = (*inputs.suites)[s];
+      const SuiteRun* base_suite = baseline && s < baseline->suites.size() ? &baseline->suites[s] : nullptr;
+      if (baseline && (!base_suite || base_suite->name != suite.name || base_suite->items.size() != suite.items.size())) {
+        return MakeError(fmt::format("suite '{}': the baseline run does not cover the same items", suite.name));
+      }
+      SuiteRun suite_run;
+      suite_run.name = suite.name;
+      for (size_t i = 0; i < suite.items.size(); ++i) {
+        ItemRun item_run;
+        Status st = scorer.Score(suite.items[i], base_suite ? &base_suite->items[i] : nullptr, item_run);
+        if (!st.ok()) return MakeError(fmt::format("{}: {}", suite.path, st.error().message));
+        suite_run.items.push_back(std::move(item_run));
+        if (progress) progress(++done, total);
+      }
+      run.suites.push_back(std::move(suite_run));
+    }
+  }
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return run;
+}
+
+}  // namespace qforge
