@@ -12,6 +12,10 @@ namespace qforge::quant_internal {
 namespace {
 
 constexpr int kRefineIterations = 4;
+// Sub-block scales are searched exactly within this window around the scale that maps the
+// largest |x| to the end of the grid (see quantize_legacy.cpp); the refinement that follows
+// moves them further where that helps.
+constexpr SweepWindow kSubBlockWindow{0.6f, 1.6f};
 
 int RoundClamp(float v, int lo, int hi) {
   return std::clamp(static_cast<int>(std::nearbyint(v)), lo, hi);
@@ -105,10 +109,10 @@ SymmetricResult FitSymmetricSuperBlock(const float* x, const float* w, const Sym
     ScaleFit fit;
     if (spec.grid) {
       uint8_t idx[256];
-      fit = FitScaleOnGrid(xs, ws, {spec.grid, 16}, idx);
+      fit = FitScaleOnGrid(xs, ws, {spec.grid, 16}, idx, kSubBlockWindow);
       for (int i = 0; i < spec.sub_size; ++i) codes[i] = static_cast<int8_t>(idx[i]);
     } else {
-      fit = FitScale(xs, ws, spec.q_lo, spec.q_hi, codes);
+      fit = FitScale(xs, ws, spec.q_lo, spec.q_hi, codes, kSubBlockWindow);
     }
     sub_scale[j] = fit.d;
     // A scale error e costs about e^2 * sum w v^2 in this sub-block.
