@@ -82,7 +82,7 @@ int RunPerplexityCommand(const PerplexityCliOptions& opt) {
         lq.assign(logits + static_cast<size_t>(j) * n_vocab, logits + static_cast<size_t>(j + 1) * n_vocab);
         LogSoftmaxInPlace(lq);
         TokenDivergence t;
-        t.kld = KlDivergence(lp.data(), lq.data(), n_vocab);
+        t.kld = KlDivergence(lp.data(), lq.data(), n_vocab, kLlamaBaseLogProbFloor);
         t.same_top = std::max_element(lp.begin(), lp.end()) - lp.begin() ==
                      std::max_element(lq.begin(), lq.end()) - lq.begin();
         t.nll_base = -lp[targets[j]];

@@ -43,10 +43,11 @@ Estimate SortedQuantile(const std::vector<double>& sorted, double q) {
 
 }  // namespace
 
-double KlDivergence(const float* log_p, const float* log_q, int n) {
+double KlDivergence(const float* log_p, const float* log_q, int n, double log_p_floor) {
   double kld = 0.0;
   for (int i = 0; i < n; ++i) {
     const double lp = log_p[i];
+    if (lp <= log_p_floor) continue;
     kld += std::exp(lp) * (lp - log_q[i]);
   }
   return std::max(0.0, kld);

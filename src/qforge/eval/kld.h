@@ -4,6 +4,7 @@
 // RMS change in the correct token's probability.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
@@ -35,7 +36,10 @@ struct DivergenceStats {
 
 DivergenceStats SummarizeDivergence(const std::vector<TokenDivergence>& tokens);
 
-// KL(P || Q) from full log-probability vectors (natural log).
-double KlDivergence(const float* log_p, const float* log_q, int n);
+// KL(P || Q) from full log-probability vectors (natural log). Terms whose log p is at or
+// below `log_p_floor` are left out: llama.cpp's --kl-divergence-base files clamp every logit
+// more than 16 below the maximum to that clamp, so those stored values are not the tokens'
+// probabilities, and llama.cpp itself skips base log-probs <= -16.
+double KlDivergence(const float* log_p, const float* log_q, int n, double log_p_floor = -INFINITY);
 
 }  // namespace qforge

@@ -16,6 +16,10 @@
 
 namespace qforge {
 
+// Base log-probs at or below this are clamped values in llama.cpp's files (logits more than 16
+// below the maximum are stored at the clamp); llama.cpp's KLD skips them, and so do we.
+inline constexpr double kLlamaBaseLogProbFloor = -16.0;
+
 class LlamaLogitsFile {
  public:
   static Expected<LlamaLogitsFile> Open(const std::string& path);
