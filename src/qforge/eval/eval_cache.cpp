@@ -1,5 +1,7 @@
 #include "qforge/eval/eval_cache.h"
 
+#include "qforge/io/atomic_file.h"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -126,23 +128,7 @@ Status SaveBaselineRun(const std::string& path, const ModelRun& run) {
     }
   }
   w.Pod(run.seconds);
-  const std::string bytes = w.Take();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out.good()) {
-      std::remove(tmp.c_str());
-      return MakeError(fmt::format("{}: cannot write the baseline cache", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return MakeError(fmt::format("{}: cannot rename the baseline cache into place", path));
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, w.Take());
 }
 
 Expected<CacheLookup> LoadBaselineRun(const std::string& path) {

@@ -15,6 +15,7 @@
 #include "qforge/core/sha256.h"
 #include "qforge/eval/kld.h"
 #include "qforge/eval/report_html.h"
+#include "qforge/io/atomic_file.h"
 #include "qforge/io/gguf_reader.h"
 #include "qforge/quant/mixes.h"
 
@@ -64,23 +65,6 @@ std::string NowIso() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-Status WriteAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.good()) {
-      std::remove(tmp.c_str());
-      return MakeError(fmt::format("{}: cannot write", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return MakeError(fmt::format("{}: cannot rename into place", path));
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -244,8 +228,8 @@ Status WriteReport(const std::string& dir, const json& report) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return MakeError(fmt::format("{}: cannot create the report directory: {}", dir, ec.message()));
-  QF_RETURN_IF_ERROR(WriteAtomically(dir + "/report.json", report.dump(2) + "\n"));
-  return WriteAtomically(dir + "/report.html", RenderHtmlReport(report));
+  QF_RETURN_IF_ERROR(WriteFileAtomically(dir + "/report.json", report.dump(2) + "\n"));
+  return WriteFileAtomically(dir + "/report.html", RenderHtmlReport(report));
 }
 
 }  // namespace qforge
