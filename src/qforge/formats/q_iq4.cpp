@@ -14,14 +14,6 @@ namespace qforge::formats {
 
 namespace {
 
-int NearestGridIndex(float t) {
-  int best = 0;
-  for (int k = 1; k < 16; ++k) {
-    if (std::fabs(kIq4Grid[k] - t) < std::fabs(kIq4Grid[best] - t)) best = k;
-  }
-  return best;
-}
-
 // Value j of a 32-value group: low nibble of byte j for j < 16, high nibble of byte j - 16.
 inline int GroupCode(const uint8_t* qs, int j) { return j < 16 ? qs[j] & 0x0F : qs[j - 16] >> 4; }
 

@@ -13,18 +13,6 @@
 
 namespace qforge::quant_internal {
 
-namespace {
-
-int NearestGridIndex(float t) {
-  int best = 0;
-  for (int k = 1; k < 16; ++k) {
-    if (std::fabs(kIq4Grid[k] - t) < std::fabs(kIq4Grid[best] - t)) best = k;
-  }
-  return best;
-}
-
-}  // namespace
-
 void QuantizeRowIQ4_NL(const float* x, void* out, int64_t n, const float* importance) {
   auto* blocks = static_cast<BlockIQ4_NL*>(out);
   float w[kQK];
