@@ -3,6 +3,7 @@
 // the baseline is cached, and bad input exits 2 with one line naming the file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -90,6 +91,20 @@ TEST(EvalCli, DamagedCandidateFailsNamingTheCapability) {
   EXPECT_EQ(j["verdict"], "fail");
   EXPECT_GT(j["distribution"]["kld"]["mean"]["value"].get<double>(), 0.1);
   ASSERT_FALSE(j["regressions"].empty());
+}
+
+TEST(EvalCli, NoGenerateKeepsLikelihoodMeasuresOnly) {
+  const std::string report = TempDir() + "/eval-no-generate";
+  const auto r = RunCli(EvalArgs(TinyDir() + "tiny-llama-f32.gguf", report, "--no-generate"));
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const auto j = ReadReport(report);
+  ASSERT_EQ(j["capabilities"].size(), 1u);
+  std::vector<std::string> kinds;
+  for (const auto& m : j["capabilities"][0]["metrics"]) kinds.push_back(m["kind"].get<std::string>());
+  // The multiple-choice item still counts (by likelihood); the generated item does not.
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "likelihood"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "teacher_forced"), kinds.end());
+  EXPECT_EQ(std::find(kinds.begin(), kinds.end(), "generated"), kinds.end());
 }
 
 TEST(EvalCli, BadInputExitsTwoNamingTheFile) {

@@ -34,6 +34,7 @@ struct EvalCliOptions {
   std::string cache_dir;
   bool no_cache = false;
   bool no_serving = false;
+  bool no_generate = false;
   int ctx = 512;
   int chunks = 20;
   int max_items = -1;
@@ -162,6 +163,11 @@ int RunEval(const EvalCliOptions& opt) {
     for (const auto& p : *paths) {
       auto s = LoadSuite(p, load);
       if (!s) return Fail(s.error().message);
+      // Screening mode: teacher-forced and option-likelihood measures only. Generation is most
+      // of an eval's time; the changed items give the baseline cache its own key.
+      if (opt.no_generate) {
+        for (SuiteItem& item : s->items) item.max_tokens = 0;
+      }
       suites.push_back(std::move(*s));
     }
   }
@@ -254,6 +260,9 @@ Subcommand AddEvalCommand(CLI::App& root, int argc, char** argv) {
   app->add_option("--top-k", opt->top_k, "Baseline tokens kept per position for KLD")->capture_default_str()->check(CLI::Range(1, 4096));
   app->add_option("--serving-requests", opt->serving_requests, "Requests in the serving benchmark")->capture_default_str()->check(CLI::Range(2, 10000));
   app->add_flag("--no-serving", opt->no_serving, "Skip the serving benchmark");
+  app->add_flag("--no-generate", opt->no_generate,
+                "Skip generated answers (math exact match, code pass@1, tool calls, recall): a fast screen "
+                "on teacher-forced and likelihood measures");
   app->add_option("--cache-dir", opt->cache_dir, "Where baseline results are cached (default: $QFORGE_CACHE_DIR or ~/.cache/qforge)");
   app->add_flag("--no-cache", opt->no_cache, "Neither read nor write the baseline cache");
   app->add_option("--seed", opt->seed, "Seed of the bootstrap resampling")->capture_default_str();

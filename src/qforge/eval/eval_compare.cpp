@@ -63,6 +63,7 @@ std::vector<CapabilityResult> CompareCapabilities(const std::vector<Suite>& suit
     // Graded outcomes (generated answers or the chosen option).
     std::vector<double> base_pass, cand_pass;
     std::vector<uint8_t> base_ok, cand_ok;
+    bool any_generated = false;
     for (size_t i = 0; i < suite.items.size(); ++i) {
       const ItemRun& bi = b.items[i];
       const ItemRun& ci = c.items[i];
@@ -78,6 +79,7 @@ std::vector<CapabilityResult> CompareCapabilities(const std::vector<Suite>& suit
         base_pass.push_back(bi.pass ? 100.0 : 0.0);
         cand_pass.push_back(ci.pass ? 100.0 : 0.0);
         base_ok.push_back(bi.pass);
+        any_generated = any_generated || bi.generated;
         cand_ok.push_back(ci.pass);
         if (bi.pass != ci.pass && cap.examples.size() < 4) {
           cap.examples.push_back({suite.items[i].id, Truncate(suite.items[i].prompt, 600),
@@ -102,8 +104,7 @@ std::vector<CapabilityResult> CompareCapabilities(const std::vector<Suite>& suit
     };
     if (!base_pass.empty()) {
       // Multiple choice is graded by option likelihood, everything else by a generated answer.
-      const bool by_likelihood = !suite.items.front().options.empty() && suite.items.front().max_tokens == 0;
-      MetricResult& m = add(PassRateMetricName(suite), by_likelihood ? "likelihood" : "generated", "%", true,
+      MetricResult& m = add(PassRateMetricName(suite), any_generated ? "generated" : "likelihood", "%", true,
                             base_pass, cand_pass);
       m.has_flips = true;
       m.flips = CountFlips(base_ok, cand_ok);

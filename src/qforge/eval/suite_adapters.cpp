@@ -94,6 +94,24 @@ Expected<int> Offset(const AdapterRequest& r) {
   return static_cast<int>(it->get<int64_t>());
 }
 
+// The common source of a one-file JSONL dataset: keys {adapter, path, offset}, the file, and
+// its first `limit` records after `offset`.
+struct JsonlSource {
+  DataFile file;
+  std::vector<Record> records;
+};
+
+Expected<JsonlSource> LoadJsonlSource(const AdapterRequest& r) {
+  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
+  auto file = LoadData(r, "path");
+  if (!file) return file.error();
+  auto offset = Offset(r);
+  if (!offset) return offset.error();
+  auto records = JsonlRecords(*file, *offset, r.limit);
+  if (!records) return records.error();
+  return JsonlSource{std::move(*file), std::move(*records)};
+}
+
 std::string TrimRight(std::string s) {
   s.erase(s.find_last_not_of(" \t\r\n") + 1);
   return s;
@@ -109,16 +127,12 @@ std::string Replace(std::string s, std::string_view from, std::string_view to) {
 // ---- gsm8k: {"question", "answer": "...worked solution...\n#### N"} ----
 
 Expected<AdapterResult> Gsm8kItems(const AdapterRequest& r) {
-  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
-  auto file = LoadData(r, "path");
-  if (!file) return file.error();
-  auto offset = Offset(r);
-  if (!offset) return offset.error();
-  auto records = JsonlRecords(*file, *offset, r.limit);
-  if (!records) return records.error();
+  auto source = LoadJsonlSource(r);
+  if (!source) return source.error();
+  const DataFile* file = &source->file;
   AdapterResult out;
   out.source_sha256 = file->sha256;
-  for (const auto& rec : *records) {
+  for (const auto& rec : source->records) {
     auto question = Field(rec, *file, "question");
     if (!question) return question.error();
     auto answer = Field(rec, *file, "answer");
@@ -164,16 +178,12 @@ Expected<AdapterResult> Gsm8kItems(const AdapterRequest& r) {
 // ---- humaneval: {"task_id", "prompt", "canonical_solution", "test", "entry_point"} ----
 
 Expected<AdapterResult> HumanEvalItems(const AdapterRequest& r) {
-  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
-  auto file = LoadData(r, "path");
-  if (!file) return file.error();
-  auto offset = Offset(r);
-  if (!offset) return offset.error();
-  auto records = JsonlRecords(*file, *offset, r.limit);
-  if (!records) return records.error();
+  auto source = LoadJsonlSource(r);
+  if (!source) return source.error();
+  const DataFile* file = &source->file;
   AdapterResult out;
   out.source_sha256 = file->sha256;
-  for (const auto& rec : *records) {
+  for (const auto& rec : source->records) {
     std::map<std::string, std::string> f;
     for (const char* key : {"task_id", "prompt", "canonical_solution", "test", "entry_point"}) {
       auto v = Field(rec, *file, key);
@@ -197,16 +207,12 @@ Expected<AdapterResult> HumanEvalItems(const AdapterRequest& r) {
 // ---- mbpp: {"task_id", "text", "code", "test_list", "test_setup_code"} ----
 
 Expected<AdapterResult> MbppItems(const AdapterRequest& r) {
-  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
-  auto file = LoadData(r, "path");
-  if (!file) return file.error();
-  auto offset = Offset(r);
-  if (!offset) return offset.error();
-  auto records = JsonlRecords(*file, *offset, r.limit);
-  if (!records) return records.error();
+  auto source = LoadJsonlSource(r);
+  if (!source) return source.error();
+  const DataFile* file = &source->file;
   AdapterResult out;
   out.source_sha256 = file->sha256;
-  for (const auto& rec : *records) {
+  for (const auto& rec : source->records) {
     const std::string where = file->path + ":" + std::to_string(rec.line);
     auto text = Field(rec, *file, "text");
     if (!text) return text.error();
