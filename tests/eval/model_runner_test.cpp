@@ -91,6 +91,61 @@ TEST(ModelRunner, ModelAgainstItselfDiffersByNothing) {
   EXPECT_GT(c[2].generated_tokens, 0);
 }
 
+// Items sharing a prefix reuse the context's keys and values; that must not change a single
+// bit of what is measured, so every item scored after others matches the item scored alone.
+TEST(ModelRunner, SharedPrefixesGiveTheSameResultsAsFreshContexts) {
+  Loaded m = Load(testing::SharedDir() + "/testdata/llamacpp/tiny-llama-f32.gguf");
+  Suite together;
+  together.name = "together";
+  together.capability = "test";
+  const std::string shot = "Once upon a time there was a little girl who lived in a small house near the woods.";
+  auto item = [&](std::string id, std::string prompt) {
+    SuiteItem it;
+    it.id = std::move(id);
+    it.prompt = shot + prompt;
+    return it;
+  };
+  SuiteItem a = item("a", " One day she");
+  a.reference = " went to the park with her dog.";
+  SuiteItem b = item("b", " One day she");
+  b.options = {" ran", " jumped over the moon", " sat"};
+  b.answer_index = 0;
+  SuiteItem c = item("c", " One day he");
+  c.max_tokens = 5;
+  SuiteItem d = item("d", " One day she");
+  d.reference = " went to the park with her cat.";
+  d.max_tokens = 4;
+  together.items = {a, b, c, d};
+  ThreadPool pool(2);
+  RunInputs in;
+  in.top_k = 16;
+  const std::vector<Suite> all = {together};
+  in.suites = &all;
+  auto joint = RunModel(*m.model, *m.tokenizer, in, nullptr, pool, nullptr);
+  ASSERT_TRUE(joint.ok()) << joint.error().message;
+  for (size_t i = 0; i < together.items.size(); ++i) {
+    Suite alone = together;
+    alone.items = {together.items[i]};
+    const std::vector<Suite> one = {alone};
+    in.suites = &one;
+    auto fresh = RunModel(*m.model, *m.tokenizer, in, nullptr, pool, nullptr);
+    ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+    const ItemRun& x = joint->suites[0].items[i];
+    const ItemRun& y = fresh->suites[0].items[0];
+    SCOPED_TRACE(x.id);
+    EXPECT_EQ(x.answer_logprob, y.answer_logprob);
+    ASSERT_EQ(x.answer_dists.size(), y.answer_dists.size());
+    for (size_t j = 0; j < x.answer_dists.size(); ++j) {
+      EXPECT_EQ(x.answer_dists[j].target_log_prob, y.answer_dists[j].target_log_prob);
+      EXPECT_EQ(x.answer_dists[j].ids, y.answer_dists[j].ids);
+      EXPECT_EQ(x.answer_dists[j].log_probs, y.answer_dists[j].log_probs);
+    }
+    EXPECT_EQ(x.option_logprobs, y.option_logprobs);
+    EXPECT_EQ(x.text, y.text);
+    EXPECT_EQ(x.generated_tokens, y.generated_tokens);
+  }
+}
+
 TEST(ModelRunner, QuantizedCandidateMatchesLlamaCppOnTheText) {
   const std::string dir = testing::SharedDir() + "/testdata/llamacpp/";
   Loaded base_m = Load(dir + "tiny-llama-f32.gguf");

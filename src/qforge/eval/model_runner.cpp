@@ -57,8 +57,7 @@ class ItemScorer {
       return MakeError(fmt::format("item '{}': the baseline scored {} answer tokens, the candidate's tokenizer gives {}"
                                    " (the two models must share a vocabulary)", item.id, base->answer_dists.size(), ref.size()));
     }
-    ctx_.Truncate(0);
-    QF_RETURN_IF_ERROR(ctx_.Evaluate(seq, prompt.size() - 1, &logits_));
+    QF_RETURN_IF_ERROR(EvaluateReusingPrefix(seq, prompt.size() - 1));
     double sum_lp = 0.0, sum_kld = 0.0;
     int same = 0;
     for (size_t j = 0; j < ref.size(); ++j) {
@@ -83,9 +82,8 @@ class ItemScorer {
   }
 
   Status Choice(const SuiteItem& item, const std::vector<int32_t>& prompt, ItemRun& out) {
-    ctx_.Truncate(0);
     QF_RETURN_IF_ERROR(CheckFits(item, prompt.size()));
-    QF_RETURN_IF_ERROR(ctx_.Evaluate(prompt, prompt.size() - 1, &logits_));
+    QF_RETURN_IF_ERROR(EvaluateReusingPrefix(prompt, prompt.size() - 1));
     const std::vector<float> after_prompt(logits_.begin(), logits_.begin() + n_vocab_);
     for (const std::string& option : item.options) {
       const std::vector<int32_t> tokens = tokenizer_.Encode(option, false, false);
@@ -93,9 +91,9 @@ class ItemScorer {
       QF_RETURN_IF_ERROR(CheckFits(item, prompt.size() + tokens.size()));
       double lp = LogSoftmaxAt(after_prompt.data(), n_vocab_, tokens[0]);
       if (tokens.size() > 1) {
-        ctx_.Truncate(static_cast<int>(prompt.size()));
-        const std::vector<int32_t> head(tokens.begin(), tokens.end() - 1);
-        QF_RETURN_IF_ERROR(ctx_.Evaluate(head, 0, &logits_));
+        std::vector<int32_t> seq = prompt;
+        seq.insert(seq.end(), tokens.begin(), tokens.end() - 1);
+        QF_RETURN_IF_ERROR(EvaluateReusingPrefix(seq, prompt.size()));
         for (size_t j = 1; j < tokens.size(); ++j) lp += LogSoftmaxAt(logits_.data() + (j - 1) * n_vocab_, n_vocab_, tokens[j]);
       }
       out.option_logprobs.push_back(lp);
@@ -110,13 +108,20 @@ class ItemScorer {
 
   Status Generated(const SuiteItem& item, const std::vector<int32_t>& prompt, ItemRun& out) {
     QF_RETURN_IF_ERROR(CheckFits(item, prompt.size() + item.max_tokens));
-    ctx_.Truncate(0);
     GenerateOptions options;
     options.max_tokens = item.max_tokens;
     options.sampler.temperature = 0.0f;  // greedy: the same model gives the same answer
     options.stop = item.stop;
-    auto result = Generate(ctx_, tokenizer_, prompt, options);
-    if (!result) return MakeError(fmt::format("item '{}': {}", item.id, result.error().message));
+    // Generate evaluates what it is given after the context's current contents.
+    const size_t reused = ReusePrefix(prompt, prompt.size() - 1);
+    auto result = Generate(ctx_, tokenizer_, std::span<const int32_t>(prompt).subspan(reused), options);
+    // The generated tokens' entries are not tracked: keep only the prompt's.
+    ctx_.Truncate(static_cast<int>(prompt.size()));
+    cached_ = prompt;
+    if (!result) {
+      Forget();
+      return MakeError(fmt::format("item '{}': {}", item.id, result.error().message));
+    }
     out.generated = true;
     out.text = result->text;
     out.generated_tokens = static_cast<int>(result->tokens.size());
@@ -129,9 +134,42 @@ class ItemScorer {
     return Status::Ok();
   }
 
+  // Items of a suite often share a long prefix (MMLU's five worked examples, a system prompt,
+  // the chat template), and the context still holds the previous sequence: only the tokens past
+  // the common prefix are evaluated. Every row is computed independently of how the sequence
+  // is split into batches, so the results are bit-identical to evaluating from scratch.
+  // Truncates the context to the longest prefix of `seq` it holds, but never past `need_from`
+  // (logits are wanted from there on); returns that length.
+  size_t ReusePrefix(const std::vector<int32_t>& seq, size_t need_from) {
+    size_t common = 0;
+    const size_t limit = std::min({cached_.size(), need_from, static_cast<size_t>(ctx_.n_past())});
+    while (common < limit && cached_[common] == seq[common]) ++common;
+    ctx_.Truncate(static_cast<int>(common));
+    cached_.resize(common);
+    return common;
+  }
+
+  // Evaluates `seq` with logits for rows [logits_from, seq.size()) in logits_, row 0 first.
+  Status EvaluateReusingPrefix(const std::vector<int32_t>& seq, size_t logits_from) {
+    const size_t reused = ReusePrefix(seq, logits_from);
+    Status st = ctx_.Evaluate(std::span<const int32_t>(seq).subspan(reused), logits_from - reused, &logits_);
+    if (!st.ok()) {
+      Forget();
+      return st;
+    }
+    cached_ = seq;
+    return Status::Ok();
+  }
+
+  void Forget() {
+    ctx_.Truncate(0);
+    cached_.clear();
+  }
+
   const Model& model_;
   const Tokenizer& tokenizer_;
   InferenceContext& ctx_;
+  std::vector<int32_t> cached_;  // the tokens whose keys and values the context holds
   int top_k_;
   int n_vocab_;
   std::vector<float> logits_;
