@@ -2,6 +2,7 @@
 # qforge's quantizer beside llama.cpp's, type by type, measured in one run on this machine.
 #
 #   bench/compare_quantizers.sh --llama-bin DIR [--model tiny|smollm2] [--chunks N] [--out FILE]
+#                               [--configs "TYPE:METHOD ..."]
 #
 # DIR holds llama.cpp's tools (llama-quantize, llama-perplexity), built outside this repository.
 # For each type both tools quantize the same unquantized source with 2 threads (wall time), and
@@ -13,19 +14,21 @@
 #   smollm2: the default model dequantized to F32 by qforge (llama.cpp's baseline is the same
 #            file), wikitext-2 test at context 512 (first N chunks, default 20), imatrix from
 #            ../shared/testdata/llamacpp-smollm2.
+# --configs replaces the model's list of TYPE:METHOD rows (METHOD: pure, pure-imat, imat, default).
 # Prints a Markdown table on stdout (and to --out); progress on stderr.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="$root/../shared"
-llama_bin="" model=tiny chunks=20 out=""
+llama_bin="" model=tiny chunks=20 out="" only_configs=""
 while (($#)); do
   case "$1" in
     --llama-bin) llama_bin="$2"; shift 2 ;;
     --model) model="$2"; shift 2 ;;
     --chunks) chunks="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --configs) only_configs="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "compare_quantizers.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -74,6 +77,9 @@ case "$model" in
     ;;
   *) echo "compare_quantizers.sh: --model must be tiny or smollm2" >&2; exit 2 ;;
 esac
+if [[ -n "$only_configs" ]]; then
+  read -r -a configs <<< "$only_configs"
+fi
 [[ -f "$kld_base" ]] || { echo "compare_quantizers.sh: no baseline logits at $kld_base (see $work/base.log)" >&2; exit 1; }
 
 now() { date +%s.%N; }

@@ -134,8 +134,8 @@ class ItemScorer {
     return Status::Ok();
   }
 
-  // Items of a suite often share a long prefix (MMLU's five worked examples, a system prompt,
-  // the chat template), and the context still holds the previous sequence: only the tokens past
+  // Items of a suite often share a prefix (a system prompt, the chat template, repeated shots),
+  // and the context still holds the previous sequence: only the tokens past
   // the common prefix are evaluated. Every row is computed independently of how the sequence
   // is split into batches, so the results are bit-identical to evaluating from scratch.
   // Truncates the context to the longest prefix of `seq` it holds, but never past `need_from`

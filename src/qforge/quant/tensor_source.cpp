@@ -11,6 +11,17 @@ namespace qforge {
 
 namespace {
 
+// Drops the whole pages strictly inside [begin, end) of a read-only file mapping: they were
+// read and are not needed again (the kernel reads them back from the file if they are).
+void DropPages(const uint8_t* begin_ptr, const uint8_t* end_ptr) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(begin_ptr);
+  uintptr_t end = reinterpret_cast<uintptr_t>(end_ptr);
+  begin = (begin + page - 1) / page * page;
+  end = end / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 class GgufSource final : public TensorSource {
  public:
   explicit GgufSource(GgufFile file) : file_(std::move(file)) {
@@ -32,8 +43,17 @@ class GgufSource final : public TensorSource {
     out.resize(static_cast<size_t>(t.n_elements()));
     const int64_t row = t.row_length();
     const size_t row_bytes = static_cast<size_t>(*RowBytes(t.type, static_cast<uint64_t>(row)));
+    // The source's pages are dropped as they are converted, so the tensor is not held twice
+    // (mapped and converted): peak memory stays near one float copy of the largest tensor.
+    constexpr size_t kDropEvery = size_t{8} << 20;
+    const uint8_t* dropped = t.data;
     for (int64_t r = 0; r < t.n_rows(); ++r) {
-      ops->dequantize_row(t.data + static_cast<size_t>(r) * row_bytes, out.data() + r * row, row);
+      const uint8_t* src = t.data + static_cast<size_t>(r) * row_bytes;
+      ops->dequantize_row(src, out.data() + r * row, row);
+      if (static_cast<size_t>(src + row_bytes - dropped) >= kDropEvery) {
+        DropPages(dropped, src + row_bytes);
+        dropped = src + row_bytes;
+      }
     }
     return Status::Ok();
   }
@@ -46,12 +66,7 @@ class GgufSource final : public TensorSource {
   void Release(size_t index) override {
     // Whole pages strictly inside the tensor: neighbours may still be needed.
     const GgufTensorInfo& t = file_.tensors()[index];
-    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    uintptr_t begin = reinterpret_cast<uintptr_t>(t.data);
-    uintptr_t end = begin + t.n_bytes;
-    begin = (begin + page - 1) / page * page;
-    end = end / page * page;
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    DropPages(t.data, t.data + t.n_bytes);
   }
 
  private:
