@@ -3,21 +3,24 @@
 # measured in one run, with the machine's memory-bandwidth ceiling from bench_kernels.
 #
 #   bench/compare_inference.sh --llama-bin DIR [--types "Q4_0 Q4_K_M Q8_0 F16"] [--reps N]
+#                              [--files DIR]
 #
 # The files are made by qforge from the default model (SmolLM2-135M-Instruct) dequantized to
 # F32, so both engines read identical bytes. For each file and thread count (1, 2) the two
 # engines alternate: qforge's bench_inference (pp512, tg128, median of N) then llama-bench
-# (-p 512 -n 128 -r N). Prints a Markdown table; progress on stderr.
+# (-p 512 -n 128 -r N). --files DIR keeps the quantized files there and reuses those already
+# present (DIR/TYPE.gguf). Prints a Markdown table; progress on stderr.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-llama_bin="" types="Q4_0 Q4_K_M Q8_0 F16" reps=3
+llama_bin="" types="Q4_0 Q4_K_M Q8_0 F16" reps=3 files=""
 while (($#)); do
   case "$1" in
     --llama-bin) llama_bin="$2"; shift 2 ;;
     --types) types="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --files) files="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "compare_inference.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -33,12 +36,20 @@ trap 'rm -rf "$work"' EXIT
 echo "== memory-bandwidth ceiling" >&2
 ceiling=$("$kernels" --quick --format q8_0 | awk -F'|' '/ceiling|bandwidth/ {print}' | head -4)
 
-"$qforge" quantize "$root/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$work/f32.gguf" --type F32 > /dev/null 2>&1
+if [[ -n "$files" ]]; then
+  mkdir -p "$files"
+  rm -rf "$work"
+  work="$files"
+  trap - EXIT
+fi
+[[ -f "$work/f32.gguf" ]] ||
+  "$qforge" quantize "$root/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$work/f32.gguf" --type F32 > /dev/null 2>&1
 echo "| type | threads | qforge pp512 t/s | llama.cpp pp512 t/s | qforge tg128 t/s | llama.cpp tg128 t/s | tg ratio |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for type in $types; do
   echo "== $type" >&2
-  "$qforge" quantize "$work/f32.gguf" "$work/$type.gguf" --type "$type" > /dev/null 2>&1
+  [[ -f "$work/$type.gguf" ]] ||
+    "$qforge" quantize "$work/f32.gguf" "$work/$type.gguf" --type "$type" > /dev/null 2>&1
   for threads in 1 2; do
     q=$("$bench" -m "$work/$type.gguf" -p 512 -n 128 -r "$reps" -t "$threads")
     q_pp=$(echo "$q" | awk -F'|' '$3 ~ /pp512/ {gsub(/ /, "", $4); print $4}')
