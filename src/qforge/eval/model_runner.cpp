@@ -134,10 +134,11 @@ class ItemScorer {
     return Status::Ok();
   }
 
-  // Items of a suite often share a prefix (a system prompt, the chat template, repeated shots),
-  // and the context still holds the previous sequence: only the tokens past
-  // the common prefix are evaluated. Every row is computed independently of how the sequence
-  // is split into batches, so the results are bit-identical to evaluating from scratch.
+  // Items of a suite often share a prefix (a system prompt, the chat template, repeated shots)
+  // and the context still holds the previous sequence, so only the tokens past the common
+  // prefix are evaluated. Every row is computed independently of how a sequence is split into
+  // batches, so the results are bit-identical to evaluating from scratch.
+  //
   // Truncates the context to the longest prefix of `seq` it holds, but never past `need_from`
   // (logits are wanted from there on); returns that length.
   size_t ReusePrefix(const std::vector<int32_t>& seq, size_t need_from) {
