@@ -29,6 +29,11 @@ class MappedFile {
   size_t size_;
 };
 
+// Tells the kernel the whole pages strictly inside [begin, end) of a read-only file mapping are
+// not needed now: they leave memory and are read back from the file if touched again. Partial
+// pages at either end are kept, since neighbouring data may still be in use.
+void DropMappedPages(const void* begin, const void* end);
+
 // Reads a whole (small) file into a string, e.g. a JSON config or a text.
 Expected<std::string> ReadTextFile(const std::string& path);
 

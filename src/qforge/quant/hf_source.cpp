@@ -1,8 +1,6 @@
 #include "qforge/quant/hf_source.h"
 
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -240,15 +238,9 @@ class HfSource final : public TensorSource {
   std::span<const uint8_t> RawBytes(size_t) const override { return {}; }
 
   void Release(size_t index) override {
-    // Whole pages strictly inside the tensor: neighbours may still be needed.
     const Origin& o = origins_[index];
     if (o.tensor == nullptr) return;
-    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    uintptr_t begin = reinterpret_cast<uintptr_t>(o.tensor->data);
-    uintptr_t end = begin + o.tensor->n_bytes;
-    begin = (begin + page - 1) / page * page;
-    end = end / page * page;
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    DropMappedPages(o.tensor->data, o.tensor->data + o.tensor->n_bytes);
   }
 
   Status Build(const HfConfig& c, const std::string& arch, GgufMetadata metadata);

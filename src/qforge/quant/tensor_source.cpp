@@ -1,26 +1,14 @@
 #include "qforge/quant/tensor_source.h"
 
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "qforge/formats/registry.h"
 #include "qforge/io/gguf_reader.h"
+#include "qforge/io/mapped_file.h"
 
 namespace qforge {
 
 namespace {
-
-// Drops the whole pages strictly inside [begin, end) of a read-only file mapping: they were
-// read and are not needed again (the kernel reads them back from the file if they are).
-void DropPages(const uint8_t* begin_ptr, const uint8_t* end_ptr) {
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = reinterpret_cast<uintptr_t>(begin_ptr);
-  uintptr_t end = reinterpret_cast<uintptr_t>(end_ptr);
-  begin = (begin + page - 1) / page * page;
-  end = end / page * page;
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
 
 class GgufSource final : public TensorSource {
  public:
@@ -51,7 +39,7 @@ class GgufSource final : public TensorSource {
       const uint8_t* src = t.data + static_cast<size_t>(r) * row_bytes;
       ops->dequantize_row(src, out.data() + r * row, row);
       if (static_cast<size_t>(src + row_bytes - dropped) >= kDropEvery) {
-        DropPages(dropped, src + row_bytes);
+        DropMappedPages(dropped, src + row_bytes);
         dropped = src + row_bytes;
       }
     }
@@ -64,9 +52,8 @@ class GgufSource final : public TensorSource {
   }
 
   void Release(size_t index) override {
-    // Whole pages strictly inside the tensor: neighbours may still be needed.
     const GgufTensorInfo& t = file_.tensors()[index];
-    DropPages(t.data, t.data + t.n_bytes);
+    DropMappedPages(t.data, t.data + t.n_bytes);
   }
 
  private:
