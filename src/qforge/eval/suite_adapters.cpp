@@ -94,22 +94,33 @@ Expected<int> Offset(const AdapterRequest& r) {
   return static_cast<int>(it->get<int64_t>());
 }
 
-// The common source of a one-file JSONL dataset: keys {adapter, path, offset}, the file, and
-// its first `limit` records after `offset`.
+// The source of a one-file dataset: keys {adapter, path, offset}, the file and the offset.
+struct SingleFileSource {
+  DataFile file;
+  int offset = 0;
+};
+
+Expected<SingleFileSource> LoadSingleFileSource(const AdapterRequest& r) {
+  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
+  auto file = LoadData(r, "path");
+  if (!file) return file.error();
+  auto offset = Offset(r);
+  if (!offset) return offset.error();
+  return SingleFileSource{std::move(*file), *offset};
+}
+
+// A one-file JSONL dataset: the file and its first `limit` records after `offset`.
 struct JsonlSource {
   DataFile file;
   std::vector<Record> records;
 };
 
 Expected<JsonlSource> LoadJsonlSource(const AdapterRequest& r) {
-  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
-  auto file = LoadData(r, "path");
-  if (!file) return file.error();
-  auto offset = Offset(r);
-  if (!offset) return offset.error();
-  auto records = JsonlRecords(*file, *offset, r.limit);
+  auto source = LoadSingleFileSource(r);
+  if (!source) return source.error();
+  auto records = JsonlRecords(source->file, source->offset, r.limit);
   if (!records) return records.error();
-  return JsonlSource{std::move(*file), std::move(*records)};
+  return JsonlSource{std::move(source->file), std::move(*records)};
 }
 
 std::string TrimRight(std::string s) {
@@ -381,11 +392,10 @@ Expected<AdapterResult> BfclSimpleItems(const AdapterRequest& r) {
 // scores recorded with the sample, not the answer (docs/suites.md).
 
 Expected<AdapterResult> MmluItems(const AdapterRequest& r) {
-  QF_RETURN_IF_ERROR(OnlyKeys(r.source, {"adapter", "path", "offset"}, r.suite_path + ": source"));
-  auto file = LoadData(r, "path");
-  if (!file) return file.error();
-  auto offset = Offset(r);
-  if (!offset) return offset.error();
+  auto source = LoadSingleFileSource(r);
+  if (!source) return source.error();
+  const DataFile* file = &source->file;
+  const int offset = source->offset;
   json doc;
   try {
     doc = json::parse(file->text);
@@ -398,7 +408,7 @@ Expected<AdapterResult> MmluItems(const AdapterRequest& r) {
   AdapterResult out;
   out.source_sha256 = file->sha256;
   const auto& samples = doc["samples"];
-  for (size_t k = *offset; k < samples.size(); ++k) {
+  for (size_t k = static_cast<size_t>(offset); k < samples.size(); ++k) {
     if (r.limit >= 0 && static_cast<int>(out.items.size()) >= r.limit) break;
     const auto& s = samples[k];
     const std::string where = file->path + ": sample " + std::to_string(k);
