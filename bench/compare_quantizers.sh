@@ -38,6 +38,13 @@ for tool in llama-quantize llama-perplexity; do
     exit 2
   fi
 done
+for config in $only_configs; do  # checked before the slow baseline is computed
+  case "${config#*:}" in
+    pure|pure-imat|imat|default) ;;
+    *) echo "compare_quantizers.sh: --configs: '$config' is not TYPE:METHOD (METHOD: pure, pure-imat, imat, default)" >&2
+       exit 2 ;;
+  esac
+done
 qforge="$root/build/src/qforge"
 weight_error="$root/build/bench/weight_error"
 for exe in "$qforge" "$weight_error"; do
