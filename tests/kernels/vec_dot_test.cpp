@@ -96,6 +96,48 @@ TEST_P(VecDotKernels, MatchReferenceAndFloat64) {
   }
 }
 
+// The four-row kernels feed prompt processing; generation uses the single dot. Each of the
+// four results must equal the single dot's bits, or a prompt's logits would depend on how it
+// was split into batches (the eval's prefix reuse relies on that).
+TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
+  const GgmlType type = GetParam();
+  const FormatOps* ops = FindFormatOps(type);
+  ASSERT_NE(ops, nullptr);
+  const int64_t block = GgmlTypeInfoOf(type).block_size;
+  std::mt19937 rng(99 + static_cast<int>(type));
+  int kernels_tested = 0;
+  for (int64_t blocks : {1, 3, 9}) {
+    const int64_t n = blocks * std::max<int64_t>(block, 256);
+    const auto w = Quantize(type, RandomRow(rng, n, 0.05f), 4);
+    const auto row_bytes = static_cast<size_t>(*RowBytes(ops->vec_dot_type, static_cast<uint64_t>(n)));
+    const size_t stride = row_bytes + 36;  // rows not adjacent and not vector-aligned
+    std::vector<uint8_t> rows(4 * stride + 64);
+    for (int r = 0; r < 4; ++r) {
+      const auto a = Quantize(ops->vec_dot_type, RandomRow(rng, n, 1.0f + r), 0);
+      std::memcpy(rows.data() + 4 + r * stride, a.data, row_bytes);
+    }
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+      const VecDotFn one = VecDotForIsa(type, isa);
+      const VecDot4Fn four = VecDot4ForIsa(type, isa);
+      if (!one || !four) continue;
+      ++kernels_tested;
+      float got[4];
+      four(n, w.data, rows.data() + 4, stride, got);
+      for (int r = 0; r < 4; ++r) {
+        const float single = one(n, w.data, rows.data() + 4 + r * stride);
+        uint32_t a_bits, b_bits;
+        std::memcpy(&a_bits, &got[r], 4);
+        std::memcpy(&b_bits, &single, 4);
+        EXPECT_EQ(a_bits, b_bits) << IsaName(isa) << " row " << r << " n=" << n << ": " << got[r] << " vs " << single;
+      }
+    }
+  }
+  const bool integer_type = type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16;
+  if (BestIsa() != Isa::kScalar && integer_type) {
+    EXPECT_GT(kernels_tested, 0) << "no four-row kernel for " << GgmlTypeName(type);
+  }
+}
+
 std::vector<GgmlType> WeightTypes() {
   std::vector<GgmlType> types;
   for (const FormatOps& ops : AllFormatOps()) {

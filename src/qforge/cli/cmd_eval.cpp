@@ -58,6 +58,15 @@ fs::path ProjectRoot() {
   return fs::current_path(ec);
 }
 
+// One line per model saying where its time went, so a slow eval shows which phase to trim.
+void PrintPhaseTimes(const char* who, const ModelRun& run) {
+  std::vector<std::string> parts;
+  if (run.text.n_chunks > 0) parts.push_back(fmt::format("text {:.0f} s", run.text.seconds));
+  for (const SuiteRun& s : run.suites) parts.push_back(fmt::format("{} {:.0f} s", s.name, s.seconds));
+  fmt::print(stderr, "{}: {:.0f} s{}\n", who, run.seconds,
+             parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, ", ")));
+}
+
 // Everything the baseline's results depend on, hashed: a different model, text, suite item or
 // setting gives a different cache file.
 std::string CacheKey(const ModelInfo& baseline, const std::string& text_sha, const RunInputs& in,
@@ -195,6 +204,7 @@ int RunEval(const EvalCliOptions& opt) {
     auto run = RunModel(**base_model, *base_tok, inputs, nullptr, pool, progress.AsFn());
     progress.Finish();
     if (!run) return Fail(run.error().message);
+    PrintPhaseTimes("baseline", *run);
     base_run = std::move(*run);
     if (!opt.no_cache) {
       if (Status st = SaveBaselineRun(cache_path, base_run); !st.ok()) {
@@ -206,6 +216,7 @@ int RunEval(const EvalCliOptions& opt) {
   auto cand_run = RunModel(**cand_model, *cand_tok, inputs, &base_run, pool, progress.AsFn());
   progress.Finish();
   if (!cand_run) return Fail(cand_run.error().message);
+  PrintPhaseTimes("candidate", *cand_run);
 
   ReportInputs rin;
   rin.baseline = *base_info;

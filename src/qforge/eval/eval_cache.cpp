@@ -17,7 +17,7 @@ namespace qforge {
 
 namespace {
 
-constexpr char kMagic[8] = {'Q', 'F', 'B', 'A', 'S', 'E', '0', '1'};
+constexpr char kMagic[8] = {'Q', 'F', 'B', 'A', 'S', 'E', '0', '2'};
 constexpr uint64_t kMaxCount = uint64_t{1} << 32;  // no list in a real run comes near this
 
 class Writer {
@@ -104,11 +104,13 @@ Status SaveBaselineRun(const std::string& path, const ModelRun& run) {
   w.Pod<int32_t>(run.text.n_chunks);
   w.Pod(run.text.ppl);
   w.Pod(run.text.ppl_err);
+  w.Pod(run.text.seconds);
   w.Pod<uint64_t>(run.text.dists.size());
   for (const auto& d : run.text.dists) w.Dist(d);
   w.Pod<uint64_t>(run.suites.size());
   for (const SuiteRun& s : run.suites) {
     w.Str(s.name);
+    w.Pod(s.seconds);
     w.Pod<uint64_t>(s.items.size());
     for (const ItemRun& it : s.items) {
       w.Str(it.id);
@@ -147,11 +149,13 @@ Expected<CacheLookup> LoadBaselineRun(const std::string& path) {
   run.text.n_chunks = r.Pod<int32_t>();
   run.text.ppl = r.Pod<double>();
   run.text.ppl_err = r.Pod<double>();
+  run.text.seconds = r.Pod<double>();
   run.text.dists.resize(r.Count());
   for (auto& d : run.text.dists) d = r.Dist();
   run.suites.resize(r.Count());
   for (SuiteRun& s : run.suites) {
     s.name = r.Str();
+    s.seconds = r.Pod<double>();
     s.items.resize(r.Count());
     for (ItemRun& it : s.items) {
       it.id = r.Str();

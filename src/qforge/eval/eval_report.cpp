@@ -60,6 +60,21 @@ json ServingJson(const ServingResult& s) {
           {"latency_ms", {{"p50", s.p50_ms}, {"p99", s.p99_ms}, {"values", s.latency_ms}}}};
 }
 
+// Where each model's time went: the text, then each suite. A cached baseline reports the
+// times of the run that filled the cache.
+json PhaseTimes(const ModelRun& base, const ModelRun& cand) {
+  json phases = json::array();
+  if (base.text.n_chunks > 0) {
+    phases.push_back({{"phase", "text"}, {"baseline_seconds", base.text.seconds}, {"candidate_seconds", cand.text.seconds}});
+  }
+  for (size_t s = 0; s < base.suites.size() && s < cand.suites.size(); ++s) {
+    phases.push_back({{"phase", "suite " + base.suites[s].name},
+                      {"baseline_seconds", base.suites[s].seconds},
+                      {"candidate_seconds", cand.suites[s].seconds}});
+  }
+  return phases;
+}
+
 std::string NowIso() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -216,7 +231,8 @@ json BuildReport(const ReportInputs& in, Verdict* verdict) {
   }
   report["timing"] = {{"total_seconds", in.total_seconds},
                       {"baseline_seconds", in.baseline_run->seconds},
-                      {"candidate_seconds", in.candidate_run->seconds}};
+                      {"candidate_seconds", in.candidate_run->seconds},
+                      {"phases", PhaseTimes(*in.baseline_run, *in.candidate_run)}};
   v.pass = v.regressions.empty();
   report["verdict"] = v.pass ? "pass" : "fail";
   report["regressions"] = v.regressions;

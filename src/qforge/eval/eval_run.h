@@ -37,6 +37,7 @@ struct ItemRun {
 struct SuiteRun {
   std::string name;
   std::vector<ItemRun> items;
+  double seconds = 0.0;  // wall time of this suite's items
 };
 
 struct TextRun {
@@ -46,6 +47,7 @@ struct TextRun {
   double ppl_err = 0.0;
   std::vector<TopKDistribution> dists;      // baseline: one per scored token
   std::vector<TokenDivergence> divergence;  // candidate: one per scored token
+  double seconds = 0.0;                     // wall time of the text's forward passes
 };
 
 struct ModelRun {

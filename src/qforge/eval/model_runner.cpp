@@ -229,6 +229,7 @@ Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, cons
   const int n_vocab = model.config().n_vocab;
 
   if (!inputs.text_tokens.empty()) {
+    const auto text_start = Clock::now();
     InferenceContext ctx(model, inputs.n_ctx, inputs.n_ctx, pool);
     PerplexityOptions popt;
     popt.n_ctx = inputs.n_ctx;
@@ -260,6 +261,7 @@ Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, cons
     run.text.n_chunks = ppl->n_chunks;
     run.text.ppl = ppl->ppl;
     run.text.ppl_err = ppl->ppl_err;
+    run.text.seconds = std::chrono::duration<double>(Clock::now() - text_start).count();
     done += static_cast<size_t>(ppl->n_chunks);
   }
 
@@ -272,6 +274,7 @@ Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, cons
       if (baseline && (!base_suite || base_suite->name != suite.name || base_suite->items.size() != suite.items.size())) {
         return MakeError(fmt::format("suite '{}': the baseline run does not cover the same items", suite.name));
       }
+      const auto suite_start = Clock::now();
       SuiteRun suite_run;
       suite_run.name = suite.name;
       for (size_t i = 0; i < suite.items.size(); ++i) {
@@ -281,6 +284,7 @@ Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, cons
         suite_run.items.push_back(std::move(item_run));
         if (progress) progress(++done, total);
       }
+      suite_run.seconds = std::chrono::duration<double>(Clock::now() - suite_start).count();
       run.suites.push_back(std::move(suite_run));
     }
   }

@@ -1,6 +1,5 @@
 #include "qforge/kernels/dispatch.h"
 
-#include "qforge/core/fp16.h"
 #include "qforge/kernels/x86/x86_kernels.h"
 
 namespace qforge {
@@ -51,13 +50,36 @@ VecDotFn Avx512VecDot(GgmlType type) {
 
 #undef QF_INTEGER_KERNELS
 
-void ScaleAddF16Ref(float* acc, float scale, const uint16_t* v, float weight, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = acc[i] * scale + Fp16ToFp32(v[i]) * weight;
+#define QF_INTEGER_KERNELS4(ns)                     \
+  case GgmlType::Q8_0: return ns::VecDot4Q8_0;     \
+  case GgmlType::Q4_0: return ns::VecDot4Q4_0;     \
+  case GgmlType::Q4_1: return ns::VecDot4Q4_1;     \
+  case GgmlType::Q5_0: return ns::VecDot4Q5_0;     \
+  case GgmlType::Q5_1: return ns::VecDot4Q5_1;     \
+  case GgmlType::IQ4_NL: return ns::VecDot4IQ4_NL; \
+  case GgmlType::Q2_K: return ns::VecDot4Q2_K;     \
+  case GgmlType::Q3_K: return ns::VecDot4Q3_K;     \
+  case GgmlType::Q4_K: return ns::VecDot4Q4_K;     \
+  case GgmlType::Q5_K: return ns::VecDot4Q5_K;     \
+  case GgmlType::Q6_K: return ns::VecDot4Q6_K;     \
+  case GgmlType::IQ4_XS: return ns::VecDot4IQ4_XS;
+
+VecDot4Fn Avx2VecDot4(GgmlType type) {
+  switch (type) {
+    QF_INTEGER_KERNELS4(avx2)
+    default: return nullptr;
+  }
 }
 
-void ConvertF32ToF16Ref(const float* x, uint16_t* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Fp32ToFp16(x[i]);
+VecDot4Fn Avx512VecDot4(GgmlType type) {
+  if (!DetectCpu().avx512_vnni) return nullptr;
+  switch (type) {
+    QF_INTEGER_KERNELS4(avx512)
+    default: return nullptr;
+  }
 }
+
+#undef QF_INTEGER_KERNELS4
 
 }  // namespace
 
@@ -81,18 +103,23 @@ VecDotFn SelectVecDot(GgmlType weight_type) {
   return nullptr;
 }
 
-HalfKernels HalfKernelsForIsa(Isa isa) {
+VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa) {
+  if (!IsaAvailable(isa)) return nullptr;
   switch (isa) {
-    case Isa::kAvx512: return {avx512::VecDotF16, avx512::ScaleAddF16, avx512::ConvertF32ToF16};
-    case Isa::kAvx2: return {avx2::VecDotF16, avx2::ScaleAddF16, avx2::ConvertF32ToF16};
-    case Isa::kScalar: break;
+    case Isa::kScalar: return nullptr;
+    case Isa::kAvx2: return Avx2VecDot4(weight_type);
+    case Isa::kAvx512: return Avx512VecDot4(weight_type);
   }
-  return {FindFormatOps(GgmlType::F16)->vec_dot_ref, ScaleAddF16Ref, ConvertF32ToF16Ref};
+  return nullptr;
 }
 
-const HalfKernels& SelectHalfKernels() {
-  static const HalfKernels kernels = HalfKernelsForIsa(BestIsa());  // thread-safe static init
-  return kernels;
+VecDot4Fn SelectVecDot4(GgmlType weight_type) {
+  // The pair must come from one ISA: the four-row kernel matches only its own single dot.
+  for (int isa = static_cast<int>(BestIsa()); isa >= 0; --isa) {
+    const auto i = static_cast<Isa>(isa);
+    if (VecDotForIsa(weight_type, i)) return VecDot4ForIsa(weight_type, i);
+  }
+  return nullptr;
 }
 
 }  // namespace qforge

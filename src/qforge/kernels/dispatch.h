@@ -14,13 +14,12 @@ VecDotFn SelectVecDot(GgmlType weight_type);
 // there is no kernel for this type at that ISA or the CPU (or QFORGE_ISA) rules it out.
 VecDotFn VecDotForIsa(GgmlType weight_type, Isa isa);
 
-// Half-precision helpers of the attention inner loops.
-struct HalfKernels {
-  VecDotFn dot;  // F16 x F16 -> float
-  void (*scale_add)(float* acc, float scale, const uint16_t* v, float weight, int64_t n);
-  void (*from_f32)(const float* x, uint16_t* out, int64_t n);
-};
-const HalfKernels& SelectHalfKernels();
-HalfKernels HalfKernelsForIsa(Isa isa);
+// One weight row dotted with four activation rows `stride` bytes apart, out[r] for row r;
+// each out[r] is bit-identical to the single dot of the same ISA (so results never depend on
+// how rows are grouped). Null where the ISA has no such kernel for the type.
+using VecDot4Fn = void (*)(int64_t n, const void* weights, const void* activations, size_t stride, float* out);
+VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa);
+// The four-row kernel of the ISA SelectVecDot picks, or null.
+VecDot4Fn SelectVecDot4(GgmlType weight_type);
 
 }  // namespace qforge

@@ -23,15 +23,29 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
 
 void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy, ThreadPool& pool) {
   const VecDotFn dot = SelectVecDot(w.type);
-  // Split the weight rows across threads; each weight row is read once and dotted with every
-  // activation row while it is in cache.
+  const VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
+  const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
+  // Threads split the weight rows. Within a thread's share, a tile of weight rows stays in
+  // cache while every activation row passes by, four at a time so that each weight block is
+  // unpacked once per four rows. The four-row kernel gives each row the same bits as the
+  // single dot, so results do not depend on the batch size.
   constexpr size_t kGrain = 16;
+  constexpr size_t kTile = 32;
   pool.ParallelFor(
       static_cast<size_t>(w.n_out),
       [&](size_t begin, size_t end, int) {
-        for (size_t o = begin; o < end; ++o) {
-          const uint8_t* row = w.Row(static_cast<int64_t>(o));
-          for (int64_t r = 0; r < x.n_rows; ++r) y[r * ldy + o] = dot(w.n_in, row, x.Row(r));
+        for (size_t tile = begin; tile < end; tile += kTile) {
+          const size_t tile_end = std::min(end, tile + kTile);
+          for (int64_t r = 0; r < rows4; r += 4) {
+            for (size_t o = tile; o < tile_end; ++o) {
+              float v[4];
+              dot4(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r), x.row_bytes, v);
+              for (int k = 0; k < 4; ++k) y[(r + k) * ldy + static_cast<int64_t>(o)] = v[k];
+            }
+          }
+          for (int64_t r = rows4; r < x.n_rows; ++r) {
+            for (size_t o = tile; o < tile_end; ++o) y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r));
+          }
         }
       },
       kGrain);

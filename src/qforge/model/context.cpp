@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "qforge/core/fp16.h"
-#include "qforge/kernels/dispatch.h"
+#include "qforge/kernels/attention.h"
 #include "qforge/kernels/ops.h"
 
 namespace qforge {
@@ -117,8 +117,8 @@ void InferenceContext::ForwardBatch(const int32_t* tokens, int n, int first_out,
       // The cache stores keys and values in half precision, as llama.cpp's default F16 cache.
       uint16_t* kc = &k_cache_[layer][static_cast<size_t>(pos0 + i) * k_dim];
       uint16_t* vc = &v_cache_[layer][static_cast<size_t>(pos0 + i) * v_dim];
-      SelectHalfKernels().from_f32(k, kc, k_dim);
-      SelectHalfKernels().from_f32(v, vc, v_dim);
+      SelectAttentionKernels().from_f32(k, kc, k_dim);
+      SelectAttentionKernels().from_f32(v, vc, v_dim);
     }
     Attention(layer, n, pos0);
     Project(attn_.data(), n, {{&L.wo, tmp_.data()}});
@@ -152,37 +152,40 @@ void InferenceContext::Attention(int layer, int n, int pos0) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const uint16_t* K = k_cache_[layer].data();
   const uint16_t* V = v_cache_[layer].data();
-  const HalfKernels& half = SelectHalfKernels();
-  // One task per (query row, head); each runs an online softmax over its causal window.
-  pool_.ParallelFor(static_cast<size_t>(n) * c_.n_head, [&](size_t begin, size_t end, int) {
-    std::vector<uint16_t> q(hd);
-    std::vector<float> acc(hdv);
+  const AttentionKernels& kern = SelectAttentionKernels();
+  // A task is a query row and a set of query heads that share one key/value head: the set is
+  // scored against its causal window together, then softmax, then the weighted values. Every
+  // head's arithmetic is the same however heads are grouped into tasks, and a row's result
+  // depends only on its own query and the cache, not on the batch around it. Generation (one
+  // row) splits the group head by head so that all threads have work.
+  const int per_task = static_cast<size_t>(n) * c_.n_head_kv >= 2 * static_cast<size_t>(pool_.size()) ? group : 1;
+  const int tasks_per_row = c_.n_head / per_task;
+  pool_.ParallelFor(static_cast<size_t>(n) * tasks_per_row, [&](size_t begin, size_t end, int) {
+    std::vector<uint16_t> q_half(static_cast<size_t>(per_task) * hd);
+    std::vector<float> q(static_cast<size_t>(per_task) * hd);
+    std::vector<float> p, inv_sum(static_cast<size_t>(per_task));
     for (size_t task = begin; task < end; ++task) {
-      const int i = static_cast<int>(task / c_.n_head);
-      const int h = static_cast<int>(task % c_.n_head);
-      const int kvh = h / group;
-      // The query is rounded to half precision for the dot with the F16 keys, as ggml does.
-      half.from_f32(&q_[static_cast<size_t>(i) * q_dim + static_cast<size_t>(h) * hd], q.data(), hd);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      float max_score = -INFINITY, sum = 0.0f;
+      const int i = static_cast<int>(task / tasks_per_row);
+      const int h0 = static_cast<int>(task % tasks_per_row) * per_task;  // first query head
+      const int kvh = h0 / group;
       const int n_keys = pos0 + i + 1;
-      for (int t = 0; t < n_keys; ++t) {
-        const uint16_t* key = K + static_cast<size_t>(t) * k_dim + static_cast<size_t>(kvh) * hd;
-        const float s = half.dot(hd, q.data(), key) * scale;
-        float ms = 1.0f, vs = 1.0f;  // rescale of the running sums, weight of this value
-        if (s > max_score) {
-          ms = std::exp(max_score - s);
-          max_score = s;
-        } else {
-          vs = std::exp(s - max_score);
-        }
-        const uint16_t* value = V + static_cast<size_t>(t) * v_dim + static_cast<size_t>(kvh) * hdv;
-        half.scale_add(acc.data(), ms, value, vs, hdv);
-        sum = sum * ms + vs;
+      // The queries are rounded to half precision for the dot with the F16 keys, as ggml does.
+      const float* q_row = &q_[static_cast<size_t>(i) * q_dim + static_cast<size_t>(h0) * hd];
+      kern.from_f32(q_row, q_half.data(), static_cast<int64_t>(q_half.size()));
+      for (size_t j = 0; j < q.size(); ++j) q[j] = Fp16ToFp32(q_half[j]);
+      p.resize(static_cast<size_t>(per_task) * n_keys);
+      kern.scores(q.data(), per_task, hd, K + static_cast<size_t>(kvh) * hd, static_cast<size_t>(k_dim), n_keys, scale,
+                  p.data());
+      for (int g = 0; g < per_task; ++g) {
+        float* pg = p.data() + static_cast<size_t>(g) * n_keys;
+        inv_sum[g] = 1.0f / kern.exp_sum(pg, n_keys, *std::max_element(pg, pg + n_keys));
       }
-      float* out = &attn_[static_cast<size_t>(i) * c_.n_head * hdv + static_cast<size_t>(h) * hdv];
-      const float inv = 1.0f / sum;
-      for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
+      float* out = &attn_[static_cast<size_t>(i) * c_.n_head * hdv + static_cast<size_t>(h0) * hdv];
+      kern.weighted_values(p.data(), per_task, n_keys, V + static_cast<size_t>(kvh) * hdv, static_cast<size_t>(v_dim),
+                           hdv, out);
+      for (int g = 0; g < per_task; ++g) {
+        for (int j = 0; j < hdv; ++j) out[g * hdv + j] *= inv_sum[g];
+      }
     }
   });
 }

@@ -67,16 +67,6 @@ float VecDotBF16(int64_t n, const void* wp, const void* ap) {
   return sum;
 }
 
-void ScaleAddF16(float* acc, float scale, const uint16_t* v, float weight, int64_t n) {
-  const __m256 s = _mm256_set1_ps(scale), wt = _mm256_set1_ps(weight);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 a = _mm256_mul_ps(_mm256_loadu_ps(acc + i), s);
-    _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(LoadHalf8(v + i), wt, a));
-  }
-  for (; i < n; ++i) acc[i] = acc[i] * scale + Fp16ToFp32(v[i]) * weight;
-}
-
 void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {

@@ -65,23 +65,4 @@ float VecDotBF16(int64_t n, const void* wp, const void* ap) {
   return sum;
 }
 
-void ScaleAddF16(float* acc, float scale, const uint16_t* v, float weight, int64_t n) {
-  const __m512 s = _mm512_set1_ps(scale), wt = _mm512_set1_ps(weight);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512 a = _mm512_mul_ps(_mm512_loadu_ps(acc + i), s);
-    _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(LoadHalf16(v + i), wt, a));
-  }
-  for (; i < n; ++i) acc[i] = acc[i] * scale + Fp16ToFp32(v[i]) * weight;
-}
-
-void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
-  }
-  for (; i < n; ++i) out[i] = Fp32ToFp16(x[i]);
-}
-
 }  // namespace qforge::avx512

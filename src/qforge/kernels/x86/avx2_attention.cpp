@@ -1,0 +1,149 @@
+// AVX2 + FMA + F16C attention loops (kernels/attention.h). The query heads of one group are
+// handled together, up to four at a time, so each half-precision key and value is converted
+// once for all of them.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "qforge/core/fp16.h"
+#include "qforge/kernels/x86/x86_kernels.h"
+
+namespace qforge::avx2 {
+
+namespace {
+
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256 LoadHalf8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <int G>
+void ScoresGroup(const float* q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale, float* scores) {
+  for (int t = 0; t < n_keys; ++t) {
+    const uint16_t* key = k + static_cast<size_t>(t) * k_stride;
+    __m256 acc[G];
+    for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
+    int j = 0;
+    for (; j + 8 <= hd; j += 8) {
+      const __m256 kv = LoadHalf8(key + j);
+      for (int g = 0; g < G; ++g) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + g * hd + j), kv, acc[g]);
+    }
+    for (int g = 0; g < G; ++g) {
+      float s = HorizontalSum(acc[g]);
+      for (int jj = j; jj < hd; ++jj) s += q[g * hd + jj] * Fp16ToFp32(key[jj]);
+      scores[static_cast<size_t>(g) * n_keys + t] = s * scale;
+    }
+  }
+}
+
+template <int G>
+void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_stride, int hdv, float* out) {
+  int j = 0;
+  for (; j + 16 <= hdv; j += 16) {
+    __m256 lo[G], hi[G];
+    for (int g = 0; g < G; ++g) lo[g] = hi[g] = _mm256_setzero_ps();
+    for (int t = 0; t < n_keys; ++t) {
+      const uint16_t* value = v + static_cast<size_t>(t) * v_stride + j;
+      const __m256 v0 = LoadHalf8(value), v1 = LoadHalf8(value + 8);
+      for (int g = 0; g < G; ++g) {
+        const __m256 w = _mm256_broadcast_ss(p + static_cast<size_t>(g) * n_keys + t);
+        lo[g] = _mm256_fmadd_ps(w, v0, lo[g]);
+        hi[g] = _mm256_fmadd_ps(w, v1, hi[g]);
+      }
+    }
+    for (int g = 0; g < G; ++g) {
+      _mm256_storeu_ps(out + g * hdv + j, lo[g]);
+      _mm256_storeu_ps(out + g * hdv + j + 8, hi[g]);
+    }
+  }
+  for (; j < hdv; ++j) {
+    for (int g = 0; g < G; ++g) {
+      float s = 0.0f;
+      for (int t = 0; t < n_keys; ++t) s += p[static_cast<size_t>(g) * n_keys + t] * Fp16ToFp32(v[static_cast<size_t>(t) * v_stride + j]);
+      out[g * hdv + j] = s;
+    }
+  }
+}
+
+// e^x for x <= 0 (softmax arguments), within 2 ulp: x = n ln2 + r with |r| <= ln2 / 2, e^r by
+// its Taylor polynomial to degree 7 (truncation below 2^-27 relative), 2^n into the exponent.
+// Arguments below -87 (results under 2^-125, nothing beside a softmax sum of at least 1) give
+// e^-87.
+inline __m256 ExpNonPositive(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // ln 2 split in two so that n * ln2_hi is exact.
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 poly = _mm256_set1_ps(1.0f / 5040.0f);
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(1.0f / 720.0f));
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(1.0f / 120.0f));
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(1.0f / 24.0f));
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(1.0f / 6.0f));
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(0.5f));
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(1.0f));
+  poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(1.0f));
+  const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(poly, _mm256_castsi256_ps(exponent));
+}
+
+}  // namespace
+
+void AttentionScores(const float* q, int n_q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale,
+                     float* scores) {
+  for (int g = 0; g < n_q; g += 4) {
+    const float* qg = q + static_cast<size_t>(g) * hd;
+    float* sg = scores + static_cast<size_t>(g) * n_keys;
+    switch (std::min(4, n_q - g)) {
+      case 1: ScoresGroup<1>(qg, hd, k, k_stride, n_keys, scale, sg); break;
+      case 2: ScoresGroup<2>(qg, hd, k, k_stride, n_keys, scale, sg); break;
+      case 3: ScoresGroup<3>(qg, hd, k, k_stride, n_keys, scale, sg); break;
+      default: ScoresGroup<4>(qg, hd, k, k_stride, n_keys, scale, sg); break;
+    }
+  }
+}
+
+float ExpSum(float* p, int n, float max) {
+  const __m256 m = _mm256_set1_ps(max);
+  __m256 sum = _mm256_setzero_ps();
+  int t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const __m256 e = ExpNonPositive(_mm256_sub_ps(_mm256_loadu_ps(p + t), m));
+    _mm256_storeu_ps(p + t, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  float total = HorizontalSum(sum);
+  if (t < n) {  // the tail through the same polynomial
+    alignas(32) float tail[8];
+    for (int i = 0; i < 8; ++i) tail[i] = t + i < n ? p[t + i] - max : 0.0f;
+    _mm256_store_ps(tail, ExpNonPositive(_mm256_load_ps(tail)));
+    for (int i = 0; t + i < n; ++i) {
+      p[t + i] = tail[i];
+      total += tail[i];
+    }
+  }
+  return total;
+}
+
+void WeightedValues(const float* p, int n_q, int n_keys, const uint16_t* v, size_t v_stride, int hdv, float* out) {
+  for (int g = 0; g < n_q; g += 4) {
+    const float* pg = p + static_cast<size_t>(g) * n_keys;
+    float* og = out + static_cast<size_t>(g) * hdv;
+    switch (std::min(4, n_q - g)) {
+      case 1: WeightedGroup<1>(pg, n_keys, v, v_stride, hdv, og); break;
+      case 2: WeightedGroup<2>(pg, n_keys, v, v_stride, hdv, og); break;
+      case 3: WeightedGroup<3>(pg, n_keys, v, v_stride, hdv, og); break;
+      default: WeightedGroup<4>(pg, n_keys, v, v_stride, hdv, og); break;
+    }
+  }
+}
+
+}  // namespace qforge::avx2
