@@ -98,5 +98,24 @@ TEST(EvalCache, TruncatedOrForeignFilesAreErrors) {
   EXPECT_NE(r.error().message.find("not a qforge baseline cache"), std::string::npos);
 }
 
+// A cache written by another version of the format is recomputed (a miss), not an error.
+TEST(EvalCache, OlderFormatIsAMiss) {
+  const auto dir = std::filesystem::temp_directory_path() / "qforge-cache-test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "older.bin").string();
+  ASSERT_TRUE(SaveBaselineRun(path, SampleRun()).ok());
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  ASSERT_EQ(bytes.substr(0, 6), "QFBASE");
+  bytes[7] = static_cast<char>(bytes[7] - 1);
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto r = LoadBaselineRun(path);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->found);
+}
+
 }  // namespace
 }  // namespace qforge

@@ -17,6 +17,7 @@
 #include "qforge/eval/eval_report.h"
 #include "qforge/eval/model_runner.h"
 #include "qforge/eval/serving.h"
+#include "qforge/core/cpu_features.h"
 #include "qforge/io/mapped_file.h"
 
 namespace qforge::cli {
@@ -58,22 +59,36 @@ fs::path ProjectRoot() {
   return fs::current_path(ec);
 }
 
-// One line per model saying where its time went, so a slow eval shows which phase to trim.
+// One line per model saying where its time went (and the forward-pass rows per second of
+// each phase), so a slow eval shows which phase to trim.
 void PrintPhaseTimes(const char* who, const ModelRun& run) {
   std::vector<std::string> parts;
-  if (run.text.n_chunks > 0) parts.push_back(fmt::format("text {:.0f} s", run.text.seconds));
-  for (const SuiteRun& s : run.suites) parts.push_back(fmt::format("{} {:.0f} s", s.name, s.seconds));
+  auto rate = [](int64_t tokens, double seconds) { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0; };
+  if (run.text.n_chunks > 0) {
+    const int64_t tokens = static_cast<int64_t>(run.text.n_chunks) * run.text.n_ctx;
+    parts.push_back(fmt::format("text {:.0f} s, {:.0f} tok/s", run.text.seconds, rate(tokens, run.text.seconds)));
+  }
+  for (const SuiteRun& s : run.suites) {
+    parts.push_back(fmt::format("{} {:.0f} s, {:.0f} tok/s", s.name, s.seconds, rate(s.tokens_evaluated, s.seconds)));
+  }
   fmt::print(stderr, "{}: {:.0f} s{}\n", who, run.seconds,
              parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, ", ")));
 }
 
-// Everything the baseline's results depend on, hashed: a different model, text, suite item or
-// setting gives a different cache file.
+// The forward pass's arithmetic, as far as its last bits: bumped whenever a change to the
+// kernels or the order of operations changes results (2: four-row dots, grouped attention).
+// Last-bit differences matter here: they flip the rounding of some 8-bit activation codes,
+// and the same quantized model then differs from its cached self by a KLD near 0.002.
+constexpr int kForwardRevision = 2;
+
+// Everything the baseline's results depend on, hashed: a different model, text, suite item,
+// setting, forward-pass revision or kernel ISA gives a different cache file.
 std::string CacheKey(const ModelInfo& baseline, const std::string& text_sha, const RunInputs& in,
                      const std::vector<Suite>& suites) {
   Sha256 h;
-  h.Update(fmt::format("qforge-eval-cache 1|{}|{}|{}|{}|{}|{}|", QFORGE_VERSION, baseline.sha256, text_sha, in.n_ctx,
-                       in.max_chunks, in.top_k));
+  const std::string isa = fmt::format("{}{}", IsaName(BestIsa()), DetectCpu().avx512_vnni ? "+vnni" : "");
+  h.Update(fmt::format("qforge-eval-cache 2|{}|{}|{}|{}|{}|{}|{}|{}|", QFORGE_VERSION, kForwardRevision, isa,
+                       baseline.sha256, text_sha, in.n_ctx, in.max_chunks, in.top_k));
   for (const Suite& s : suites) {
     h.Update(fmt::format("suite|{}|{}|{}|{}|", s.name, s.version, s.source_sha256, s.items.size()));
     for (const SuiteItem& it : s.items) {

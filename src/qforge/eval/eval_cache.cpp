@@ -111,6 +111,7 @@ Status SaveBaselineRun(const std::string& path, const ModelRun& run) {
   for (const SuiteRun& s : run.suites) {
     w.Str(s.name);
     w.Pod(s.seconds);
+    w.Pod(s.tokens_evaluated);
     w.Pod<uint64_t>(s.items.size());
     for (const ItemRun& it : s.items) {
       w.Str(it.id);
@@ -141,6 +142,8 @@ Expected<CacheLookup> LoadBaselineRun(const std::string& path) {
   Reader r(data, path);
   char magic[8];
   r.Raw(magic, sizeof magic);
+  // Another version of this format: recomputed and overwritten, like a missing file.
+  if (r.ok() && std::memcmp(magic, kMagic, 6) == 0 && std::memcmp(magic, kMagic, sizeof kMagic) != 0) return result;
   if (!r.ok() || std::memcmp(magic, kMagic, sizeof kMagic) != 0) {
     return MakeError(fmt::format("{}: not a qforge baseline cache (delete it to recompute)", path));
   }
@@ -156,6 +159,7 @@ Expected<CacheLookup> LoadBaselineRun(const std::string& path) {
   for (SuiteRun& s : run.suites) {
     s.name = r.Str();
     s.seconds = r.Pod<double>();
+    s.tokens_evaluated = r.Pod<int64_t>();
     s.items.resize(r.Count());
     for (ItemRun& it : s.items) {
       it.id = r.Str();

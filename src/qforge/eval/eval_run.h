@@ -37,7 +37,8 @@ struct ItemRun {
 struct SuiteRun {
   std::string name;
   std::vector<ItemRun> items;
-  double seconds = 0.0;  // wall time of this suite's items
+  double seconds = 0.0;          // wall time of this suite's items
+  int64_t tokens_evaluated = 0;  // forward-pass rows: prompts (past reused prefixes) and generated tokens
 };
 
 struct TextRun {

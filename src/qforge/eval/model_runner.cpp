@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <optional>
 
 #include "qforge/eval/perplexity.h"
 #include "qforge/model/chat_template.h"
@@ -24,19 +26,58 @@ struct PositionComparison {
   double log_prob = 0.0;
 };
 
+// Scores items in one sequence of the context. Generation is split in three steps so that a
+// caller can advance several scorers' generations together (one DecodeStep for all).
 class ItemScorer {
  public:
-  ItemScorer(const Model& model, const Tokenizer& tokenizer, InferenceContext& ctx, int top_k)
-      : model_(model), tokenizer_(tokenizer), ctx_(ctx), top_k_(top_k), n_vocab_(model.config().n_vocab) {}
+  ItemScorer(const Model& model, const Tokenizer& tokenizer, InferenceContext& ctx, int seq, int top_k)
+      : model_(model), tokenizer_(tokenizer), ctx_(ctx), seq_(seq), top_k_(top_k), n_vocab_(model.config().n_vocab) {}
 
-  Status Score(const SuiteItem& item, const ItemRun* base, ItemRun& out) {
+  int seq() const { return seq_; }
+  // Forward-pass rows this scorer has asked for (generation steps are counted by the caller).
+  int64_t tokens_evaluated() const { return tokens_evaluated_; }
+
+  // The teacher-forced and multiple-choice measures; the prompt is left cached for generation.
+  Status ScoreWithoutGenerating(const SuiteItem& item, const ItemRun* base, ItemRun& out) {
     out.id = item.id;
-    const std::vector<int32_t> prompt = PromptTokens(item, model_, tokenizer_);
-    if (prompt.empty()) return MakeError(fmt::format("item '{}': empty prompt", item.id));
-    if (!item.reference.empty()) QF_RETURN_IF_ERROR(TeacherForced(item, prompt, base, out));
-    if (!item.options.empty()) QF_RETURN_IF_ERROR(Choice(item, prompt, out));
-    if (item.max_tokens > 0) QF_RETURN_IF_ERROR(Generated(item, prompt, out));
+    prompt_ = PromptTokens(item, model_, tokenizer_);
+    if (prompt_.empty()) return MakeError(fmt::format("item '{}': empty prompt", item.id));
+    if (!item.reference.empty()) QF_RETURN_IF_ERROR(TeacherForced(item, prompt_, base, out));
+    if (!item.options.empty()) QF_RETURN_IF_ERROR(Choice(item, prompt_, out));
     return Status::Ok();
+  }
+
+  // Evaluates the prompt and picks the first generated token: the token to evaluate next in
+  // this scorer's sequence, or nullopt when generation already ended (then call
+  // FinishGeneration).
+  Expected<std::optional<int32_t>> StartGeneration(const SuiteItem& item) {
+    QF_RETURN_IF_ERROR(CheckFits(item, prompt_.size() + item.max_tokens));
+    GenerateOptions options;
+    options.max_tokens = item.max_tokens;
+    options.sampler.temperature = 0.0f;  // greedy: the same model gives the same answer
+    options.stop = item.stop;
+    stream_.emplace(tokenizer_, options);
+    QF_RETURN_IF_ERROR(EvaluateReusingPrefix(prompt_, prompt_.size() - 1));
+    return stream_->Step(std::span<const float>(logits_.data(), n_vocab_));
+  }
+
+  // The logits after the token StartGeneration or the previous Continue returned.
+  std::optional<int32_t> Continue(std::span<const float> logits) { return stream_->Step(logits); }
+
+  void FinishGeneration(const SuiteItem& item, ItemRun& out) {
+    // The generated tokens' entries are not tracked: keep only the prompt's.
+    ctx_.Truncate(seq_, static_cast<int>(prompt_.size()));
+    cached_ = prompt_;
+    out.generated = true;
+    out.text = stream_->text();
+    out.generated_tokens = static_cast<int>(stream_->tokens().size());
+    stream_.reset();
+    if (item.check.kind != AnswerCheck::Kind::kNone) {
+      const GradeResult grade = GradeAnswer(item.check, out.text);
+      out.graded = grade.graded;  // false when it could not be graded at all (no sandbox)
+      out.pass = grade.pass;
+      out.detail = grade.detail;
+    }
   }
 
  private:
@@ -106,34 +147,6 @@ class ItemScorer {
     return Status::Ok();
   }
 
-  Status Generated(const SuiteItem& item, const std::vector<int32_t>& prompt, ItemRun& out) {
-    QF_RETURN_IF_ERROR(CheckFits(item, prompt.size() + item.max_tokens));
-    GenerateOptions options;
-    options.max_tokens = item.max_tokens;
-    options.sampler.temperature = 0.0f;  // greedy: the same model gives the same answer
-    options.stop = item.stop;
-    // Generate evaluates what it is given after the context's current contents.
-    const size_t reused = ReusePrefix(prompt, prompt.size() - 1);
-    auto result = Generate(ctx_, tokenizer_, std::span<const int32_t>(prompt).subspan(reused), options);
-    // The generated tokens' entries are not tracked: keep only the prompt's.
-    ctx_.Truncate(static_cast<int>(prompt.size()));
-    cached_ = prompt;
-    if (!result) {
-      Forget();
-      return MakeError(fmt::format("item '{}': {}", item.id, result.error().message));
-    }
-    out.generated = true;
-    out.text = result->text;
-    out.generated_tokens = static_cast<int>(result->tokens.size());
-    if (item.check.kind != AnswerCheck::Kind::kNone) {
-      const GradeResult grade = GradeAnswer(item.check, out.text);
-      out.graded = grade.graded;  // false when it could not be graded at all (no sandbox)
-      out.pass = grade.pass;
-      out.detail = grade.detail;
-    }
-    return Status::Ok();
-  }
-
   // Items of a suite often share a prefix (a system prompt, the chat template, repeated shots)
   // and the context still holds the previous sequence, so only the tokens past the common
   // prefix are evaluated. Every row is computed independently of how a sequence is split into
@@ -143,9 +156,9 @@ class ItemScorer {
   // (logits are wanted from there on); returns that length.
   size_t ReusePrefix(const std::vector<int32_t>& seq, size_t need_from) {
     size_t common = 0;
-    const size_t limit = std::min({cached_.size(), need_from, static_cast<size_t>(ctx_.n_past())});
+    const size_t limit = std::min({cached_.size(), need_from, static_cast<size_t>(ctx_.n_past(seq_))});
     while (common < limit && cached_[common] == seq[common]) ++common;
-    ctx_.Truncate(static_cast<int>(common));
+    ctx_.Truncate(seq_, static_cast<int>(common));
     cached_.resize(common);
     return common;
   }
@@ -153,7 +166,8 @@ class ItemScorer {
   // Evaluates `seq` with logits for rows [logits_from, seq.size()) in logits_, row 0 first.
   Status EvaluateReusingPrefix(const std::vector<int32_t>& seq, size_t logits_from) {
     const size_t reused = ReusePrefix(seq, logits_from);
-    Status st = ctx_.Evaluate(std::span<const int32_t>(seq).subspan(reused), logits_from - reused, &logits_);
+    tokens_evaluated_ += static_cast<int64_t>(seq.size() - reused);
+    Status st = ctx_.Evaluate(seq_, std::span<const int32_t>(seq).subspan(reused), logits_from - reused, &logits_);
     if (!st.ok()) {
       Forget();
       return st;
@@ -163,18 +177,96 @@ class ItemScorer {
   }
 
   void Forget() {
-    ctx_.Truncate(0);
+    ctx_.Truncate(seq_, 0);
     cached_.clear();
   }
 
   const Model& model_;
   const Tokenizer& tokenizer_;
   InferenceContext& ctx_;
-  std::vector<int32_t> cached_;  // the tokens whose keys and values the context holds
+  int seq_;                      // this scorer's sequence in ctx_
+  std::vector<int32_t> cached_;  // the tokens whose keys and values the sequence holds
+  std::vector<int32_t> prompt_;  // the current item's
+  std::optional<GenerationStream> stream_;
+  int64_t tokens_evaluated_ = 0;
   int top_k_;
   int n_vocab_;
   std::vector<float> logits_;
 };
+
+// Scores a suite's items, each scorer (a sequence of the context) taking the next item when
+// it is free. Measures that need no generation run item by item; generations advance
+// together, one DecodeStep per token for all busy scorers. Every row's numbers are independent
+// of the rows beside it, so the results equal scoring the items one by one.
+Status RunSuite(const Suite& suite, const SuiteRun* base_suite, InferenceContext& ctx, std::vector<ItemScorer>& scorers,
+                SuiteRun& out, const std::function<void()>& item_done) {
+  std::vector<ItemRun>& results = out.items;
+  results.assign(suite.items.size(), ItemRun{});
+  int64_t evaluated_before = 0;
+  for (const ItemScorer& s : scorers) evaluated_before += s.tokens_evaluated();
+  int64_t decoded = 0;
+  struct Busy {
+    size_t item;
+    int32_t next_token;
+  };
+  std::vector<std::optional<Busy>> busy(scorers.size());
+  size_t next_item = 0;
+  // Gives a free scorer items until one needs generation steps or none are left.
+  auto take_items = [&](size_t k) -> Status {
+    ItemScorer& scorer = scorers[k];
+    while (!busy[k] && next_item < suite.items.size()) {
+      const size_t i = next_item++;
+      const SuiteItem& item = suite.items[i];
+      QF_RETURN_IF_ERROR(scorer.ScoreWithoutGenerating(item, base_suite ? &base_suite->items[i] : nullptr, results[i]));
+      if (item.max_tokens > 0) {
+        auto first = scorer.StartGeneration(item);
+        if (!first) return MakeError(fmt::format("item '{}': {}", item.id, first.error().message));
+        if (*first) {
+          busy[k] = Busy{i, **first};
+          break;
+        }
+        scorer.FinishGeneration(item, results[i]);
+      }
+      item_done();
+    }
+    return Status::Ok();
+  };
+  std::vector<int> seqs;
+  std::vector<int32_t> tokens;
+  std::vector<size_t> stepping;
+  std::vector<float> logits;
+  const size_t n_vocab = static_cast<size_t>(ctx.model().config().n_vocab);
+  for (;;) {
+    for (size_t k = 0; k < scorers.size(); ++k) QF_RETURN_IF_ERROR(take_items(k));
+    seqs.clear();
+    tokens.clear();
+    stepping.clear();
+    for (size_t k = 0; k < scorers.size(); ++k) {
+      if (!busy[k]) continue;
+      stepping.push_back(k);
+      seqs.push_back(scorers[k].seq());
+      tokens.push_back(busy[k]->next_token);
+    }
+    if (stepping.empty()) break;
+    QF_RETURN_IF_ERROR(ctx.DecodeStep(seqs, tokens, &logits));
+    decoded += static_cast<int64_t>(stepping.size());
+    for (size_t r = 0; r < stepping.size(); ++r) {
+      const size_t k = stepping[r];
+      const std::optional<int32_t> next = scorers[k].Continue(std::span<const float>(logits.data() + r * n_vocab, n_vocab));
+      if (next) {
+        busy[k]->next_token = *next;
+        continue;
+      }
+      const size_t i = busy[k]->item;
+      scorers[k].FinishGeneration(suite.items[i], results[i]);
+      busy[k].reset();
+      item_done();
+    }
+  }
+  out.tokens_evaluated = decoded - evaluated_before;
+  for (const ItemScorer& s : scorers) out.tokens_evaluated += s.tokens_evaluated();
+  return Status::Ok();
+}
 
 // Positions the suites need at most: prompt plus the longest of reference, options and
 // generation budget.
@@ -266,8 +358,13 @@ Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, cons
   }
 
   if (inputs.suites && !inputs.suites->empty()) {
-    InferenceContext ctx(model, std::max(ContextForSuites(*inputs.suites, model, tokenizer), 16), 512, pool);
-    ItemScorer scorer(model, tokenizer, ctx, inputs.top_k);
+    const int n_ctx = std::max(ContextForSuites(*inputs.suites, model, tokenizer), 16);
+    // One generation step evaluates a token of every busy slot in one forward pass, so the
+    // weights are read (and unpacked) once for all of them; the default 4 matches the
+    // four-row dot kernels.
+    InferenceContext ctx(model, n_ctx, 512, pool, std::max(1, inputs.generation_slots));
+    std::vector<ItemScorer> scorers;
+    for (int seq = 0; seq < ctx.n_seq(); ++seq) scorers.emplace_back(model, tokenizer, ctx, seq, inputs.top_k);
     for (size_t s = 0; s < inputs.suites->size(); ++s) {
       const Suite& suite = (*inputs.suites)[s];
       const SuiteRun* base_suite = baseline && s < baseline->suites.size() ? &baseline->suites[s] : nullptr;
@@ -277,13 +374,10 @@ Expected<ModelRun> RunModel(const Model& model, const Tokenizer& tokenizer, cons
       const auto suite_start = Clock::now();
       SuiteRun suite_run;
       suite_run.name = suite.name;
-      for (size_t i = 0; i < suite.items.size(); ++i) {
-        ItemRun item_run;
-        Status st = scorer.Score(suite.items[i], base_suite ? &base_suite->items[i] : nullptr, item_run);
-        if (!st.ok()) return MakeError(fmt::format("{}: {}", suite.path, st.error().message));
-        suite_run.items.push_back(std::move(item_run));
+      Status st = RunSuite(suite, base_suite, ctx, scorers, suite_run, [&] {
         if (progress) progress(++done, total);
-      }
+      });
+      if (!st.ok()) return MakeError(fmt::format("{}: {}", suite.path, st.error().message));
       suite_run.seconds = std::chrono::duration<double>(Clock::now() - suite_start).count();
       run.suites.push_back(std::move(suite_run));
     }

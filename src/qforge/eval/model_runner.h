@@ -23,6 +23,8 @@ struct RunInputs {
   int max_chunks = -1;
   int top_k = 64;                    // baseline tokens kept per position
   const std::vector<Suite>* suites = nullptr;
+  // Items generated together, one token of each per forward pass (results do not depend on it).
+  int generation_slots = 4;
 };
 
 // Units of work RunModel reports progress in (text chunks plus suite items).

@@ -12,20 +12,24 @@
 
 namespace qforge {
 
-InferenceContext::InferenceContext(const Model& model, int n_ctx, int n_batch, ThreadPool& pool)
+InferenceContext::InferenceContext(const Model& model, int n_ctx, int n_batch, ThreadPool& pool, int n_seq)
     : model_(model),
       c_(model.config()),
       pool_(pool),
       n_ctx_(n_ctx),
-      n_batch_(std::max(1, std::min(n_batch, n_ctx))),
+      n_batch_(std::max({1, std::min(n_batch, n_ctx), n_seq})),
+      n_past_(static_cast<size_t>(std::max(1, n_seq)), 0),
       rope_(model.config().rope, model.weights().rope_freq_factors.empty()
                                      ? nullptr
                                      : model.weights().rope_freq_factors.data()) {
   const size_t kv_k = static_cast<size_t>(c_.n_head_kv) * c_.head_dim;
   const size_t kv_v = static_cast<size_t>(c_.n_head_kv) * c_.head_dim_v;
-  k_cache_.assign(c_.n_layer, std::vector<uint16_t>(static_cast<size_t>(n_ctx_) * kv_k));
-  v_cache_.assign(c_.n_layer, std::vector<uint16_t>(static_cast<size_t>(n_ctx_) * kv_v));
+  const size_t positions = static_cast<size_t>(n_ctx_) * n_past_.size();
+  k_cache_.assign(c_.n_layer, std::vector<uint16_t>(positions * kv_k));
+  v_cache_.assign(c_.n_layer, std::vector<uint16_t>(positions * kv_v));
   const size_t b = static_cast<size_t>(n_batch_);
+  row_seq_.resize(b);
+  row_pos_.resize(b);
   x_.resize(b * c_.n_embd);
   xn_.resize(b * c_.n_embd);
   tmp_.resize(b * c_.n_embd);
@@ -38,18 +42,24 @@ InferenceContext::InferenceContext(const Model& model, int n_ctx, int n_batch, T
   rope_cos_sin_.resize(b * c_.rope.n_rot);
 }
 
-Status InferenceContext::Evaluate(std::span<const int32_t> tokens, size_t logits_from,
-                                  std::vector<float>* logits) {
-  if (tokens.empty()) return Status::Ok();
-  if (n_past_ + tokens.size() > static_cast<size_t>(n_ctx_)) {
-    return MakeError(fmt::format("context overflow: {} cached + {} new tokens > context {}",
-                                 n_past_, tokens.size(), n_ctx_));
-  }
+Status InferenceContext::CheckTokens(std::span<const int32_t> tokens) const {
   for (int32_t t : tokens) {
     if (t < 0 || t >= c_.n_vocab) {
       return MakeError(fmt::format("token id {} is outside the vocabulary of {}", t, c_.n_vocab));
     }
   }
+  return Status::Ok();
+}
+
+Status InferenceContext::Evaluate(int seq, std::span<const int32_t> tokens, size_t logits_from,
+                                  std::vector<float>* logits) {
+  if (seq < 0 || seq >= n_seq()) return MakeError(fmt::format("no sequence {} (the context holds {})", seq, n_seq()));
+  if (tokens.empty()) return Status::Ok();
+  const int past = n_past(seq);
+  if (past + tokens.size() > static_cast<size_t>(n_ctx_)) {
+    return MakeError(fmt::format("context overflow: {} cached + {} new tokens > context {}", past, tokens.size(), n_ctx_));
+  }
+  QF_RETURN_IF_ERROR(CheckTokens(tokens));
   const size_t n_out = logits_from < tokens.size() ? tokens.size() - logits_from : 0;
   if (logits != nullptr) logits->assign(n_out * static_cast<size_t>(c_.n_vocab), 0.0f);
   for (size_t start = 0; start < tokens.size(); start += n_batch_) {
@@ -61,9 +71,49 @@ Status InferenceContext::Evaluate(std::span<const int32_t> tokens, size_t logits
     if (logits != nullptr && first_out < n) {
       out = logits->data() + (start + first_out - logits_from) * static_cast<size_t>(c_.n_vocab);
     }
-    ForwardBatch(tokens.data() + start, n, out ? first_out : n, out);
+    for (int i = 0; i < n; ++i) {
+      row_seq_[static_cast<size_t>(i)] = seq;
+      row_pos_[static_cast<size_t>(i)] = n_past(seq) + i;
+    }
+    ForwardRows(tokens.data() + start, n, out ? first_out : n, out);
+    n_past_[static_cast<size_t>(seq)] += n;
   }
   return Status::Ok();
+}
+
+Status InferenceContext::DecodeStep(std::span<const int> seqs, std::span<const int32_t> tokens,
+                                    std::vector<float>* logits) {
+  if (seqs.size() != tokens.size()) return MakeError("DecodeStep: one token per sequence");
+  if (seqs.empty()) return Status::Ok();
+  if (seqs.size() > static_cast<size_t>(n_batch_)) {
+    return MakeError(fmt::format("DecodeStep: {} sequences exceed the batch of {}", seqs.size(), n_batch_));
+  }
+  QF_RETURN_IF_ERROR(CheckTokens(tokens));
+  for (size_t r = 0; r < seqs.size(); ++r) {
+    const int seq = seqs[r];
+    if (seq < 0 || seq >= n_seq()) return MakeError(fmt::format("DecodeStep: no sequence {}", seq));
+    if (std::find(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(r), seq) != seqs.begin() + static_cast<std::ptrdiff_t>(r)) {
+      return MakeError(fmt::format("DecodeStep: sequence {} given twice", seq));
+    }
+    if (n_past(seq) >= n_ctx_) return MakeError(fmt::format("context overflow: sequence {} is full ({})", seq, n_ctx_));
+    row_seq_[r] = seq;
+    row_pos_[r] = n_past(seq);
+  }
+  const int n = static_cast<int>(seqs.size());
+  if (logits != nullptr) logits->assign(seqs.size() * static_cast<size_t>(c_.n_vocab), 0.0f);
+  ForwardRows(tokens.data(), n, logits ? 0 : n, logits ? logits->data() : nullptr);
+  for (int seq : seqs) ++n_past_[static_cast<size_t>(seq)];
+  return Status::Ok();
+}
+
+uint16_t* InferenceContext::KeyRow(int layer, int seq, int pos) {
+  const size_t k_dim = static_cast<size_t>(c_.n_head_kv) * c_.head_dim;
+  return &k_cache_[layer][(static_cast<size_t>(seq) * n_ctx_ + pos) * k_dim];
+}
+
+uint16_t* InferenceContext::ValueRow(int layer, int seq, int pos) {
+  const size_t v_dim = static_cast<size_t>(c_.n_head_kv) * c_.head_dim_v;
+  return &v_cache_[layer][(static_cast<size_t>(seq) * n_ctx_ + pos) * v_dim];
 }
 
 void InferenceContext::Project(const float* x, int n,
@@ -80,16 +130,15 @@ void InferenceContext::Project(const float* x, int n,
   }
 }
 
-void InferenceContext::ForwardBatch(const int32_t* tokens, int n, int first_out, float* logits_out) {
+void InferenceContext::ForwardRows(const int32_t* tokens, int n, int first_out, float* logits_out) {
   const ModelWeights& W = model_.weights();
   const int d = c_.n_embd;
-  const int pos0 = n_past_;
   const int64_t q_dim = static_cast<int64_t>(c_.n_head) * c_.head_dim;
   const int64_t k_dim = static_cast<int64_t>(c_.n_head_kv) * c_.head_dim;
   const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * c_.head_dim_v;
 
   for (int i = 0; i < n; ++i) DequantizeRow(W.token_embd, tokens[i], &x_[static_cast<size_t>(i) * d]);
-  for (int i = 0; i < n; ++i) rope_.Compute(pos0 + i, &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot]);
+  for (int i = 0; i < n; ++i) rope_.Compute(row_pos_[static_cast<size_t>(i)], &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot]);
 
   for (int layer = 0; layer < c_.n_layer; ++layer) {
     const LayerWeights& L = W.layers[static_cast<size_t>(layer)];
@@ -115,12 +164,11 @@ void InferenceContext::ForwardBatch(const int32_t* tokens, int n, int first_out,
       for (int h = 0; h < c_.n_head; ++h) rope_.Apply(q + h * c_.head_dim, cs);
       for (int h = 0; h < c_.n_head_kv; ++h) rope_.Apply(k + h * c_.head_dim, cs);
       // The cache stores keys and values in half precision, as llama.cpp's default F16 cache.
-      uint16_t* kc = &k_cache_[layer][static_cast<size_t>(pos0 + i) * k_dim];
-      uint16_t* vc = &v_cache_[layer][static_cast<size_t>(pos0 + i) * v_dim];
-      SelectAttentionKernels().from_f32(k, kc, k_dim);
-      SelectAttentionKernels().from_f32(v, vc, v_dim);
+      const int seq = row_seq_[static_cast<size_t>(i)], pos = row_pos_[static_cast<size_t>(i)];
+      SelectAttentionKernels().from_f32(k, KeyRow(layer, seq, pos), k_dim);
+      SelectAttentionKernels().from_f32(v, ValueRow(layer, seq, pos), v_dim);
     }
-    Attention(layer, n, pos0);
+    Attention(layer, n);
     Project(attn_.data(), n, {{&L.wo, tmp_.data()}});
     for (int i = 0; i < n; ++i) AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
 
@@ -132,7 +180,6 @@ void InferenceContext::ForwardBatch(const int32_t* tokens, int n, int first_out,
     Project(ffn_gate_.data(), n, {{&L.w_down, tmp_.data()}});
     for (int i = 0; i < n; ++i) AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
   }
-  n_past_ += n;
 
   if (logits_out == nullptr || first_out >= n) return;
   const int n_out = n - first_out;
@@ -143,15 +190,13 @@ void InferenceContext::ForwardBatch(const int32_t* tokens, int n, int first_out,
   Project(xn_.data(), n_out, {{&W.output, logits_out}});
 }
 
-void InferenceContext::Attention(int layer, int n, int pos0) {
+void InferenceContext::Attention(int layer, int n) {
   const int hd = c_.head_dim, hdv = c_.head_dim_v;
   const int group = c_.n_head / c_.n_head_kv;
   const int64_t q_dim = static_cast<int64_t>(c_.n_head) * hd;
   const int64_t k_dim = static_cast<int64_t>(c_.n_head_kv) * hd;
   const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * hdv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const uint16_t* K = k_cache_[layer].data();
-  const uint16_t* V = v_cache_[layer].data();
   const AttentionKernels& kern = SelectAttentionKernels();
   // A task is a query row and a set of query heads that share one key/value head: the set is
   // scored against its causal window together, then softmax, then the weighted values. Every
@@ -168,7 +213,10 @@ void InferenceContext::Attention(int layer, int n, int pos0) {
       const int i = static_cast<int>(task / tasks_per_row);
       const int h0 = static_cast<int>(task % tasks_per_row) * per_task;  // first query head
       const int kvh = h0 / group;
-      const int n_keys = pos0 + i + 1;
+      const int seq = row_seq_[static_cast<size_t>(i)];
+      const int n_keys = row_pos_[static_cast<size_t>(i)] + 1;
+      const uint16_t* K = KeyRow(layer, seq, 0);
+      const uint16_t* V = ValueRow(layer, seq, 0);
       // The queries are rounded to half precision for the dot with the F16 keys, as ggml does.
       const float* q_row = &q_[static_cast<size_t>(i) * q_dim + static_cast<size_t>(h0) * hd];
       kern.from_f32(q_row, q_half.data(), static_cast<int64_t>(q_half.size()));

@@ -1,5 +1,6 @@
 #include "qforge/model/generate.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace qforge {
@@ -18,6 +19,47 @@ size_t CompleteUtf8Prefix(std::string_view s) {
   return continuation >= need ? s.size() : i - 1;
 }
 
+GenerationStream::GenerationStream(const Tokenizer& tokenizer, const GenerateOptions& options)
+    : tokenizer_(tokenizer), options_(options), sampler_(options.sampler), done_(options.max_tokens <= 0) {}
+
+std::optional<int32_t> GenerationStream::Step(std::span<const float> logits) {
+  if (done_) return std::nullopt;
+  const int32_t token = sampler_.Sample(logits);
+  if (tokenizer_.IsEndOfGeneration(token)) {
+    done_ = stopped_ = true;
+    return std::nullopt;
+  }
+  tokens_.push_back(token);
+  text_ += tokenizer_.TokenToPiece(token);
+  bool stop_hit = false;
+  for (const auto& stop : options_.stop) {
+    const size_t at = stop.empty() ? std::string::npos : text_.find(stop);
+    if (at != std::string::npos) {
+      text_.resize(at);
+      stop_hit = true;
+    }
+  }
+  complete_ = stop_hit ? text_.size() : std::max(complete_, CompleteUtf8Prefix(text_));
+  if (stop_hit) {
+    done_ = stopped_ = true;
+    return std::nullopt;
+  }
+  if (static_cast<int>(tokens_.size()) >= options_.max_tokens) {
+    done_ = true;
+    return std::nullopt;
+  }
+  return token;
+}
+
+std::string_view GenerationStream::TakeNewText() {
+  // Once generation has ended the partial character at the end is final too.
+  const size_t end = done_ ? text_.size() : std::min(complete_, text_.size());
+  if (end <= emitted_) return {};
+  const std::string_view piece = std::string_view(text_).substr(emitted_, end - emitted_);
+  emitted_ = end;
+  return piece;
+}
+
 Expected<GenerateResult> Generate(InferenceContext& ctx, const Tokenizer& tokenizer,
                                   std::span<const int32_t> prompt, const GenerateOptions& options,
                                   const TextSink& sink) {
@@ -25,49 +67,38 @@ Expected<GenerateResult> Generate(InferenceContext& ctx, const Tokenizer& tokeni
   GenerateResult result;
   result.n_prompt = static_cast<int>(prompt.size());
   if (prompt.empty()) return MakeError("empty prompt");
-  Sampler sampler(options.sampler);
+  GenerationStream stream(tokenizer, options);
   std::vector<float> logits;
-
   auto t0 = Clock::now();
   QF_RETURN_IF_ERROR(ctx.Evaluate(prompt, prompt.size() - 1, &logits));
   result.prompt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-
-  std::string decoded;
-  size_t emitted = 0;
   auto t_gen = Clock::now();
   auto t_last = t_gen;
-  for (int step = 0; step < options.max_tokens; ++step) {
-    const int32_t token = sampler.Sample(logits);
-    if (tokenizer.IsEndOfGeneration(token)) {
-      result.stopped = true;
-      break;
+  while (!stream.done()) {
+    const size_t had = stream.tokens().size();
+    const std::optional<int32_t> next = stream.Step(logits);
+    if (sink) {
+      if (const std::string_view piece = stream.TakeNewText(); !piece.empty()) sink(piece);
     }
-    result.tokens.push_back(token);
-    decoded += tokenizer.TokenToPiece(token);
-    bool stop_hit = false;
-    for (const auto& stop : options.stop) {
-      const size_t at = stop.empty() ? std::string::npos : decoded.find(stop);
-      if (at != std::string::npos) {
-        decoded.resize(at);
-        stop_hit = true;
+    if (stream.tokens().size() > had) {
+      const auto now = Clock::now();
+      result.token_seconds.push_back(std::chrono::duration<double>(now - t_last).count());
+      t_last = now;
+    }
+    if (!next) break;
+    if (ctx.n_past() >= ctx.n_ctx()) {
+      stream.End();
+      if (sink) {
+        if (const std::string_view rest = stream.TakeNewText(); !rest.empty()) sink(rest);
       }
-    }
-    const size_t complete = stop_hit ? decoded.size() : CompleteUtf8Prefix(decoded);
-    if (sink && complete > emitted) sink(std::string_view(decoded).substr(emitted, complete - emitted));
-    emitted = std::max(emitted, complete);
-    const auto now = Clock::now();
-    result.token_seconds.push_back(std::chrono::duration<double>(now - t_last).count());
-    t_last = now;
-    if (stop_hit) {
-      result.stopped = true;
       break;
     }
-    if (step + 1 == options.max_tokens || ctx.n_past() >= ctx.n_ctx()) break;
-    QF_RETURN_IF_ERROR(ctx.Evaluate(std::span<const int32_t>(&token, 1), 0, &logits));
+    QF_RETURN_IF_ERROR(ctx.Evaluate(std::span<const int32_t>(&*next, 1), 0, &logits));
   }
-  if (sink && decoded.size() > emitted) sink(std::string_view(decoded).substr(emitted));
   result.generate_seconds = std::chrono::duration<double>(Clock::now() - t_gen).count();
-  result.text = std::move(decoded);
+  result.tokens = stream.tokens();
+  result.text = stream.text();
+  result.stopped = stream.stopped();
   return result;
 }
 
