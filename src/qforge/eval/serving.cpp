@@ -1,7 +1,6 @@
 #include "qforge/eval/serving.h"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,7 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -24,6 +25,18 @@
 namespace qforge {
 
 namespace {
+
+// This process image's peak resident set (VmHWM of /proc/self/status), 0 if unreadable. Not
+// getrusage's ru_maxrss: a forked child's ru_maxrss also counts the parent's pages it shared
+// until exec, so a serving child forked from a large eval process reported the eval's size.
+uint64_t OwnPeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;  // kB
+  }
+  return 0;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -98,6 +111,7 @@ Expected<ServingResult> RunServingBenchmark(const std::string& model_path, const
   r.gen_tokens_per_s = gen_s > 0 ? gen_tokens / gen_s : 0.0;
   r.p50_ms = Quantile(r.latency_ms, 0.50);
   r.p99_ms = Quantile(r.latency_ms, 0.99);
+  r.peak_rss_bytes = OwnPeakRssBytes();
   return r;
 }
 
@@ -155,17 +169,13 @@ Expected<ServingResult> MeasureServing(const std::string& exe, const std::string
   }
   close(out[0]);
   int status = 0;
-  rusage usage{};
-  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return MakeError(fmt::format("serving benchmark of {} failed (exit status {})", model_path,
                                  WIFEXITED(status) ? WEXITSTATUS(status) : -1));
   }
-  auto r = ServingResultFromJson(text);
-  if (!r) return r;
-  r->peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
-  return r;
+  return ServingResultFromJson(text);  // the child measured its own peak memory
 }
 
 }  // namespace qforge

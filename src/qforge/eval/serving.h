@@ -21,7 +21,7 @@ struct ServingOptions {
 
 struct ServingResult {
   uint64_t file_bytes = 0;
-  uint64_t peak_rss_bytes = 0;  // 0 when measured in-process
+  uint64_t peak_rss_bytes = 0;  // the serving process's own peak (VmHWM); 0 if unknown
   double prompt_tokens_per_s = 0.0;
   double gen_tokens_per_s = 0.0;
   std::vector<double> latency_ms;  // per request, in order
