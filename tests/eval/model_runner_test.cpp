@@ -190,7 +190,9 @@ TEST(ModelRunner, BatchedGenerationGivesTheSameResultsAsOneAtATime) {
       EXPECT_EQ(x.generated_tokens, y.generated_tokens);
       EXPECT_EQ(x.answer_logprob, y.answer_logprob);
       ASSERT_EQ(x.answer_dists.size(), y.answer_dists.size());
-      for (size_t j = 0; j < x.answer_dists.size(); ++j) EXPECT_EQ(x.answer_dists[j].log_probs, y.answer_dists[j].log_probs);
+      for (size_t j = 0; j < x.answer_dists.size(); ++j) {
+        EXPECT_EQ(x.answer_dists[j].log_probs, y.answer_dists[j].log_probs);
+      }
     }
   }
 }

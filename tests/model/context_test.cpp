@@ -34,7 +34,8 @@ TEST(InferenceContext, DecodeStepMatchesEachSequenceAlone) {
     ASSERT_NE(model, nullptr);
     const int n_vocab = model->config().n_vocab;
     ThreadPool pool(2);
-    const std::vector<std::vector<int32_t>> prompts = {{1, 15, 27}, {1, 300, 301, 302, 303, 9}, {1}, {1, 44, 45, 46}, {1, 7, 8}};
+    const std::vector<std::vector<int32_t>> prompts = {
+        {1, 15, 27}, {1, 300, 301, 302, 303, 9}, {1}, {1, 44, 45, 46}, {1, 7, 8}};
     const std::vector<std::vector<int32_t>> steps = {{11, 12, 13, 14, 15}, {21, 22, 23, 24, 25}, {31, 32, 33, 34, 35}};
     const int n_seq = static_cast<int>(prompts.size());
     InferenceContext batched(*model, 32, 32, pool, n_seq);

@@ -65,7 +65,9 @@ json ServingJson(const ServingResult& s) {
 json PhaseTimes(const ModelRun& base, const ModelRun& cand) {
   json phases = json::array();
   if (base.text.n_chunks > 0) {
-    phases.push_back({{"phase", "text"}, {"baseline_seconds", base.text.seconds}, {"candidate_seconds", cand.text.seconds},
+    phases.push_back({{"phase", "text"},
+                      {"baseline_seconds", base.text.seconds},
+                      {"candidate_seconds", cand.text.seconds},
                       {"tokens_evaluated", static_cast<int64_t>(cand.text.n_chunks) * cand.text.n_ctx}});
   }
   for (size_t s = 0; s < base.suites.size() && s < cand.suites.size(); ++s) {

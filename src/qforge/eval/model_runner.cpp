@@ -252,7 +252,8 @@ Status RunSuite(const Suite& suite, const SuiteRun* base_suite, InferenceContext
     decoded += static_cast<int64_t>(stepping.size());
     for (size_t r = 0; r < stepping.size(); ++r) {
       const size_t k = stepping[r];
-      const std::optional<int32_t> next = scorers[k].Continue(std::span<const float>(logits.data() + r * n_vocab, n_vocab));
+      const std::span<const float> row(logits.data() + r * n_vocab, n_vocab);
+      const std::optional<int32_t> next = scorers[k].Continue(row);
       if (next) {
         busy[k]->next_token = *next;
         continue;

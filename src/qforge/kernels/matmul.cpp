@@ -44,7 +44,9 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
             }
           }
           for (int64_t r = rows4; r < x.n_rows; ++r) {
-            for (size_t o = tile; o < tile_end; ++o) y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r));
+            for (size_t o = tile; o < tile_end; ++o) {
+              y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r));
+            }
           }
         }
       },

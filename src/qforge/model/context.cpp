@@ -57,7 +57,8 @@ Status InferenceContext::Evaluate(int seq, std::span<const int32_t> tokens, size
   if (tokens.empty()) return Status::Ok();
   const int past = n_past(seq);
   if (past + tokens.size() > static_cast<size_t>(n_ctx_)) {
-    return MakeError(fmt::format("context overflow: {} cached + {} new tokens > context {}", past, tokens.size(), n_ctx_));
+    return MakeError(
+        fmt::format("context overflow: {} cached + {} new tokens > context {}", past, tokens.size(), n_ctx_));
   }
   QF_RETURN_IF_ERROR(CheckTokens(tokens));
   const size_t n_out = logits_from < tokens.size() ? tokens.size() - logits_from : 0;
@@ -92,7 +93,8 @@ Status InferenceContext::DecodeStep(std::span<const int> seqs, std::span<const i
   for (size_t r = 0; r < seqs.size(); ++r) {
     const int seq = seqs[r];
     if (seq < 0 || seq >= n_seq()) return MakeError(fmt::format("DecodeStep: no sequence {}", seq));
-    if (std::find(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(r), seq) != seqs.begin() + static_cast<std::ptrdiff_t>(r)) {
+    const auto earlier = seqs.first(r);
+    if (std::find(earlier.begin(), earlier.end(), seq) != earlier.end()) {
       return MakeError(fmt::format("DecodeStep: sequence {} given twice", seq));
     }
     if (n_past(seq) >= n_ctx_) return MakeError(fmt::format("context overflow: sequence {} is full ({})", seq, n_ctx_));
@@ -138,7 +140,9 @@ void InferenceContext::ForwardRows(const int32_t* tokens, int n, int first_out, 
   const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * c_.head_dim_v;
 
   for (int i = 0; i < n; ++i) DequantizeRow(W.token_embd, tokens[i], &x_[static_cast<size_t>(i) * d]);
-  for (int i = 0; i < n; ++i) rope_.Compute(row_pos_[static_cast<size_t>(i)], &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot]);
+  for (int i = 0; i < n; ++i) {
+    rope_.Compute(row_pos_[static_cast<size_t>(i)], &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot]);
+  }
 
   for (int layer = 0; layer < c_.n_layer; ++layer) {
     const LayerWeights& L = W.layers[static_cast<size_t>(layer)];

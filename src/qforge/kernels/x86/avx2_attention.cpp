@@ -66,7 +66,9 @@ void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_strid
   for (; j < hdv; ++j) {
     for (int g = 0; g < G; ++g) {
       float s = 0.0f;
-      for (int t = 0; t < n_keys; ++t) s += p[static_cast<size_t>(g) * n_keys + t] * Fp16ToFp32(v[static_cast<size_t>(t) * v_stride + j]);
+      for (int t = 0; t < n_keys; ++t) {
+        s += p[static_cast<size_t>(g) * n_keys + t] * Fp16ToFp32(v[static_cast<size_t>(t) * v_stride + j]);
+      }
       out[g * hdv + j] = s;
     }
   }
