@@ -39,7 +39,9 @@ fi
 
 "$root/scripts/fetch_models.sh"
 
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release > /dev/null
+# The configuration scripts/test.sh uses (warnings are errors), so running the tests after
+# setup reuses this build instead of recompiling everything with other flags.
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DQFORGE_WERROR=ON > /dev/null
 cmake --build "$root/build" -j"$(nproc)"
 
 if ((run_main_job)); then
