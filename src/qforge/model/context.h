@@ -1,4 +1,5 @@
-// Running a model: the KV cache, scratch buffers and the forward pass over a batch of tokens.
+// Running a model: the KV cache of one or several sequences, scratch buffers and the forward
+// pass over a batch of tokens.
 #pragma once
 
 #include <algorithm>
