@@ -5,6 +5,8 @@
 //              single-thread read bandwidth.
 //   in-cache:  the same dots over a small matrix that stays in L2, repeated; reported in TSC
 //              cycles and nanoseconds per 32 values (the kernels' compute cost alone).
+//   four-row:  the four-row kernel (prompt processing, batched decoding) over the in-cache
+//              matrix, in TSC cycles per 32 values of one activation row.
 // Every figure is the median of R timed runs after one warm-up. Prints a Markdown table.
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -105,6 +107,7 @@ double StreamGBs(const AlignedBuffer& buf, int threads) {
 
 struct KernelFigures {
   double cycles_per_32 = 0, ns_per_32 = 0, stream_gbs = 0;
+  double four_row_cycles_per_32 = 0;  // the four-row kernel, per 32 values of one activation row
 };
 
 // One row of kRowValues random normal values quantized to `type`.
@@ -144,6 +147,38 @@ bool CheckKernel(const qforge::FormatOps& ops, qforge::VecDotFn dot, const std::
   for (int64_t i = 0; i < kRowValues; ++i) magnitude += std::fabs(static_cast<double>(wf[i]) * af[i]);
   const double ref = ops.vec_dot_ref(kRowValues, w.data(), act.data());
   return std::fabs(dot(kRowValues, w.data(), act.data()) - ref) <= 1e-4 * magnitude;
+}
+
+// The four-row kernel over the in-cache matrix: each weight row dotted with four activation
+// rows (copies of `act`), as prompt processing and batched decoding call it. Cycles per 32
+// values of one activation row, so the figure compares directly with the single dot's.
+double MeasureFourRowKernel(qforge::VecDot4Fn dot4, const AlignedBuffer& matrix, size_t row_bytes,
+                            const std::vector<uint8_t>& act, int reps) {
+  std::vector<uint8_t> acts(4 * act.size());
+  for (int r = 0; r < 4; ++r) std::memcpy(acts.data() + r * act.size(), act.data(), act.size());
+  const size_t cache_rows = std::min<size_t>(kInCacheRows, kInCacheBytes / row_bytes);
+  auto run = [&](int passes) {
+    float out[4], acc = 0.0f;
+    for (int p = 0; p < passes; ++p) {
+      for (size_t r = 0; r < cache_rows; ++r) {
+        dot4(kRowValues, matrix.data + r * row_bytes, acts.data(), act.size(), out);
+        acc += out[0] + out[3];
+      }
+    }
+    g_sink = g_sink + acc;
+  };
+  auto t0 = Clock::now();
+  run(1);
+  const int passes = std::clamp(static_cast<int>(0.02 / std::max(Seconds(t0), 1e-9)), 1, 100000);
+  const double row_blocks32 = 4.0 * passes * cache_rows * kRowValues / 32;
+  std::vector<double> cycles;
+  for (int i = -1; i < reps; ++i) {  // run -1 is the warm-up
+    const uint64_t c0 = __rdtsc();
+    run(passes);
+    const uint64_t c1 = __rdtsc();
+    if (i >= 0) cycles.push_back(static_cast<double>(c1 - c0) / row_blocks32);
+  }
+  return Median(cycles);
 }
 
 KernelFigures MeasureKernel(qforge::VecDotFn dot, AlignedBuffer& matrix, size_t stream_rows, size_t row_bytes,
@@ -260,7 +295,7 @@ int main(int argc, char** argv) {
   }
 
   fmt::print("| format | ISA | bytes / 32 values | in-cache cycles / 32 | in-cache ns / 32 | streaming GB/s | "
-             "% of 1-thread ceiling |\n|---|---|---:|---:|---:|---:|---:|\n");
+             "% of 1-thread ceiling | four-row cycles / 32 per row |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
   AlignedBuffer matrix(matrix_bytes);
   std::mt19937 rng(42);
   const auto table_start = Clock::now();
@@ -283,9 +318,12 @@ int main(int argc, char** argv) {
       }
       const KernelFigures f = MeasureKernel(dot, matrix, stream_rows, row_bytes, act, reps);
       const std::string share = ceiling1 > 0 ? fmt::format("{:.0f}%", 100 * f.stream_gbs / ceiling1) : "-";
-      fmt::print("| {} | {} | {:.2f} | {:.1f} | {:.2f} | {:.1f} | {} |\n", name, qforge::IsaName(isa),
+      const qforge::VecDot4Fn dot4 = qforge::VecDot4ForIsa(ops->type, isa);
+      const std::string four =
+          dot4 ? fmt::format("{:.1f}", MeasureFourRowKernel(dot4, matrix, row_bytes, act, reps)) : "-";
+      fmt::print("| {} | {} | {:.2f} | {:.1f} | {:.2f} | {:.1f} | {} | {} |\n", name, qforge::IsaName(isa),
                  static_cast<double>(row_bytes) * 32 / kRowValues, f.cycles_per_32, f.ns_per_32, f.stream_gbs,
-                 share);
+                 share, four);
       std::fflush(stdout);  // rows appear as they are measured
     }
   }
