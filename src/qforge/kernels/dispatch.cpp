@@ -1,5 +1,7 @@
 #include "qforge/kernels/dispatch.h"
 
+#include <span>
+
 #include "qforge/kernels/x86/x86_kernels.h"
 
 namespace qforge {
@@ -8,29 +10,41 @@ namespace {
 
 bool IsaAvailable(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(BestIsa()); }
 
-// The integer kernels of one ISA namespace, by weight type.
-#define QF_INTEGER_KERNELS(ns)                     \
-  case GgmlType::Q8_0: return ns::VecDotQ8_0;     \
-  case GgmlType::Q4_0: return ns::VecDotQ4_0;     \
-  case GgmlType::Q4_1: return ns::VecDotQ4_1;     \
-  case GgmlType::Q5_0: return ns::VecDotQ5_0;     \
-  case GgmlType::Q5_1: return ns::VecDotQ5_1;     \
-  case GgmlType::IQ4_NL: return ns::VecDotIQ4_NL; \
-  case GgmlType::Q2_K: return ns::VecDotQ2_K;     \
-  case GgmlType::Q3_K: return ns::VecDotQ3_K;     \
-  case GgmlType::Q4_K: return ns::VecDotQ4_K;     \
-  case GgmlType::Q5_K: return ns::VecDotQ5_K;     \
-  case GgmlType::Q6_K: return ns::VecDotQ6_K;     \
-  case GgmlType::IQ4_XS: return ns::VecDotIQ4_XS;
+// The integer kernels of one ISA, by weight type: the single dot and the four-row kernel.
+struct IntegerKernels {
+  GgmlType type;
+  VecDotFn dot;
+  VecDot4Fn dot4;
+};
+
+#define QF_AVX2_ENTRY(T) {GgmlType::T, avx2::VecDot##T, avx2::VecDot4##T},
+#define QF_AVX512_ENTRY(T) {GgmlType::T, avx512::VecDot##T, avx512::VecDot4##T},
+constexpr IntegerKernels kAvx2Integer[] = {QF_INTEGER_FORMATS(QF_AVX2_ENTRY)};
+constexpr IntegerKernels kAvx512Integer[] = {QF_INTEGER_FORMATS(QF_AVX512_ENTRY)};
+#undef QF_AVX2_ENTRY
+#undef QF_AVX512_ENTRY
+
+// The integer kernels of `isa` for `type`, or null. The AVX-512 ones use VPDPBUSD; without
+// VNNI there are none and the AVX2 ones are used.
+const IntegerKernels* FindIntegerKernels(Isa isa, GgmlType type) {
+  std::span<const IntegerKernels> table;
+  if (isa == Isa::kAvx2) table = kAvx2Integer;
+  if (isa == Isa::kAvx512 && DetectCpu().avx512_vnni) table = kAvx512Integer;
+  for (const IntegerKernels& k : table) {
+    if (k.type == type) return &k;
+  }
+  return nullptr;
+}
 
 VecDotFn Avx2VecDot(GgmlType type) {
   switch (type) {
     case GgmlType::F32: return avx2::VecDotF32;
     case GgmlType::F16: return avx2::VecDotF16;
     case GgmlType::BF16: return avx2::VecDotBF16;
-    QF_INTEGER_KERNELS(avx2)
-    default: return nullptr;
+    default: break;
   }
+  const IntegerKernels* k = FindIntegerKernels(Isa::kAvx2, type);
+  return k ? k->dot : nullptr;
 }
 
 VecDotFn Avx512VecDot(GgmlType type) {
@@ -40,46 +54,9 @@ VecDotFn Avx512VecDot(GgmlType type) {
     case GgmlType::BF16: return avx512::VecDotBF16;
     default: break;
   }
-  // The integer kernels use VPDPBUSD; without VNNI the AVX2 ones are used.
-  if (!DetectCpu().avx512_vnni) return nullptr;
-  switch (type) {
-    QF_INTEGER_KERNELS(avx512)
-    default: return nullptr;
-  }
+  const IntegerKernels* k = FindIntegerKernels(Isa::kAvx512, type);
+  return k ? k->dot : nullptr;
 }
-
-#undef QF_INTEGER_KERNELS
-
-#define QF_INTEGER_KERNELS4(ns)                     \
-  case GgmlType::Q8_0: return ns::VecDot4Q8_0;     \
-  case GgmlType::Q4_0: return ns::VecDot4Q4_0;     \
-  case GgmlType::Q4_1: return ns::VecDot4Q4_1;     \
-  case GgmlType::Q5_0: return ns::VecDot4Q5_0;     \
-  case GgmlType::Q5_1: return ns::VecDot4Q5_1;     \
-  case GgmlType::IQ4_NL: return ns::VecDot4IQ4_NL; \
-  case GgmlType::Q2_K: return ns::VecDot4Q2_K;     \
-  case GgmlType::Q3_K: return ns::VecDot4Q3_K;     \
-  case GgmlType::Q4_K: return ns::VecDot4Q4_K;     \
-  case GgmlType::Q5_K: return ns::VecDot4Q5_K;     \
-  case GgmlType::Q6_K: return ns::VecDot4Q6_K;     \
-  case GgmlType::IQ4_XS: return ns::VecDot4IQ4_XS;
-
-VecDot4Fn Avx2VecDot4(GgmlType type) {
-  switch (type) {
-    QF_INTEGER_KERNELS4(avx2)
-    default: return nullptr;
-  }
-}
-
-VecDot4Fn Avx512VecDot4(GgmlType type) {
-  if (!DetectCpu().avx512_vnni) return nullptr;
-  switch (type) {
-    QF_INTEGER_KERNELS4(avx512)
-    default: return nullptr;
-  }
-}
-
-#undef QF_INTEGER_KERNELS4
 
 }  // namespace
 
@@ -105,12 +82,8 @@ VecDotFn SelectVecDot(GgmlType weight_type) {
 
 VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa) {
   if (!IsaAvailable(isa)) return nullptr;
-  switch (isa) {
-    case Isa::kScalar: return nullptr;
-    case Isa::kAvx2: return Avx2VecDot4(weight_type);
-    case Isa::kAvx512: return Avx512VecDot4(weight_type);
-  }
-  return nullptr;
+  const IntegerKernels* k = FindIntegerKernels(isa, weight_type);  // none for the scalar level
+  return k ? k->dot4 : nullptr;
 }
 
 VecDot4Fn SelectVecDot4(GgmlType weight_type) {

@@ -8,36 +8,24 @@
 
 namespace qforge {
 
+// The weight formats with integer SIMD kernels, one list for every place that names them:
+// X(T) is expanded for each (declarations below, definitions in int_dot_kernels.inc, the
+// dispatch switch in kernels/dispatch.cpp).
+#define QF_INTEGER_FORMATS(X) \
+  X(Q8_0) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(IQ4_NL) X(Q2_K) X(Q3_K) X(Q4_K) X(Q5_K) X(Q6_K) X(IQ4_XS)
+
+// Per integer format T: VecDotT (one weight row with one activation row) and VecDot4T (with
+// four activation rows `stride` bytes apart).
+#define QF_DECLARE_INTEGER_KERNELS(T)                           \
+  float VecDot##T(int64_t n, const void* w, const void* a); \
+  void VecDot4##T(int64_t n, const void* w, const void* a, size_t stride, float* out);
+
 #define QF_DECLARE_ISA_KERNELS(ns)                                                   \
   namespace ns {                                                                      \
   float VecDotF32(int64_t n, const void* w, const void* a);                           \
   float VecDotF16(int64_t n, const void* w, const void* a);                           \
   float VecDotBF16(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ8_0(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ4_0(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ4_1(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ5_0(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ5_1(int64_t n, const void* w, const void* a);                          \
-  float VecDotIQ4_NL(int64_t n, const void* w, const void* a);                        \
-  float VecDotQ2_K(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ3_K(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ4_K(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ5_K(int64_t n, const void* w, const void* a);                          \
-  float VecDotQ6_K(int64_t n, const void* w, const void* a);                          \
-  float VecDotIQ4_XS(int64_t n, const void* w, const void* a);                        \
-  /* one weight row with four activation rows `stride` bytes apart */                 \
-  void VecDot4Q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q4_0(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q4_1(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q5_0(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q5_1(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4IQ4_NL(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q2_K(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q3_K(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q4_K(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q5_K(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4Q6_K(int64_t n, const void* w, const void* a, size_t stride, float* out); \
-  void VecDot4IQ4_XS(int64_t n, const void* w, const void* a, size_t stride, float* out); \
+  QF_INTEGER_FORMATS(QF_DECLARE_INTEGER_KERNELS)                                      \
   }
 
 QF_DECLARE_ISA_KERNELS(avx2)
@@ -52,5 +40,6 @@ void WeightedValues(const float* p, int n_q, int n_keys, const uint16_t* v, size
 QF_DECLARE_ISA_KERNELS(avx512)
 
 #undef QF_DECLARE_ISA_KERNELS
+#undef QF_DECLARE_INTEGER_KERNELS
 
 }  // namespace qforge
