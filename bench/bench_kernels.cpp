@@ -1,12 +1,15 @@
 // Dot-product kernel throughput per weight format and ISA, against the memory-bandwidth
 // ceiling of the machine measured in the same run.
-//   streaming: one pass over a weight matrix far larger than any cache, one dot per row, as a
-//              generation step does; reported in GB/s of weight bytes and as a fraction of the
-//              single-thread read bandwidth.
+//   streaming: one pass over a weight matrix far larger than any cache, the way a generation
+//              step reads it (four weight rows per kernel call where the format has that
+//              kernel, else one dot per row); reported in GB/s of weight bytes and as a
+//              fraction of the single-thread read bandwidth.
 //   in-cache:  the same dots over a small matrix that stays in L2, repeated; reported in TSC
 //              cycles and nanoseconds per 32 values (the kernels' compute cost alone).
 //   four-row:  the four-row kernel (prompt processing, batched decoding) over the in-cache
 //              matrix, in TSC cycles per 32 values of one activation row.
+//   four-weight-row: the generation kernel (four weight rows, one activation row) over the
+//              in-cache matrix, in TSC cycles per 32 values of one weight row.
 // Every figure is the median of R timed runs after one warm-up. Prints a Markdown table.
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -107,7 +110,7 @@ double StreamGBs(const AlignedBuffer& buf, int threads) {
 
 struct KernelFigures {
   double cycles_per_32 = 0, ns_per_32 = 0, stream_gbs = 0;
-  double four_row_cycles_per_32 = 0;  // the four-row kernel, per 32 values of one activation row
+  double weights4_cycles_per_32 = 0;  // the four-weight-row kernel, per 32 values of one row; 0 if none
 };
 
 // One row of kRowValues random normal values quantized to `type`.
@@ -132,6 +135,23 @@ float DotPasses(qforge::VecDotFn dot, const uint8_t* w, size_t rows, size_t row_
   float acc = 0.0f;
   for (int p = 0; p < passes; ++p) {
     for (size_t r = 0; r < rows; ++r) acc += dot(kRowValues, w + r * row_bytes, act);
+  }
+  return acc;
+}
+
+// The same with the four-weight-row kernel where there is one, as MatMul reads a matrix in
+// generation: four rows per call, the single dot for the rows left over.
+float GenerationPasses(qforge::VecDotFn dot, qforge::VecDotWeights4Fn weights4, const uint8_t* w, size_t rows,
+                       size_t row_bytes, const void* act, int passes) {
+  if (!weights4) return DotPasses(dot, w, rows, row_bytes, act, passes);
+  float acc = 0.0f, out[4];
+  for (int p = 0; p < passes; ++p) {
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      weights4(kRowValues, w + r * row_bytes, row_bytes, act, out);
+      acc += out[0] + out[3];
+    }
+    for (; r < rows; ++r) acc += dot(kRowValues, w + r * row_bytes, act);
   }
   return acc;
 }
@@ -181,8 +201,8 @@ double MeasureFourRowKernel(qforge::VecDot4Fn dot4, const AlignedBuffer& matrix,
   return Median(cycles);
 }
 
-KernelFigures MeasureKernel(qforge::VecDotFn dot, AlignedBuffer& matrix, size_t stream_rows, size_t row_bytes,
-                            const std::vector<uint8_t>& act, int reps) {
+KernelFigures MeasureKernel(qforge::VecDotFn dot, qforge::VecDotWeights4Fn weights4, AlignedBuffer& matrix,
+                            size_t stream_rows, size_t row_bytes, const std::vector<uint8_t>& act, int reps) {
   KernelFigures f;
   // In-cache: a small matrix at the start of the buffer, passes sized so a run lasts ~20 ms.
   const size_t cache_rows = std::min<size_t>(kInCacheRows, kInCacheBytes / row_bytes);
@@ -203,10 +223,20 @@ KernelFigures MeasureKernel(qforge::VecDotFn dot, AlignedBuffer& matrix, size_t 
   }
   f.cycles_per_32 = Median(cycles);
   f.ns_per_32 = Median(ns);
+  if (weights4) {
+    cycles.clear();
+    for (int i = -1; i < reps; ++i) {
+      const uint64_t c0 = __rdtsc();
+      g_sink = g_sink + GenerationPasses(dot, weights4, matrix.data, cache_rows, row_bytes, act.data(), passes);
+      const uint64_t c1 = __rdtsc();
+      if (i >= 0) cycles.push_back(static_cast<double>(c1 - c0) / blocks32);
+    }
+    f.weights4_cycles_per_32 = Median(cycles);
+  }
   // Streaming: one pass over the whole matrix, which the in-cache runs have not warmed.
   f.stream_gbs = MedianOfRuns(reps, [&] {
     const auto start = Clock::now();
-    g_sink = g_sink + DotPasses(dot, matrix.data, stream_rows, row_bytes, act.data(), 1);
+    g_sink = g_sink + GenerationPasses(dot, weights4, matrix.data, stream_rows, row_bytes, act.data(), 1);
     return static_cast<double>(stream_rows * row_bytes) / Seconds(start) / 1e9;
   });
   return f;
@@ -295,7 +325,8 @@ int main(int argc, char** argv) {
   }
 
   fmt::print("| format | ISA | bytes / 32 values | in-cache cycles / 32 | in-cache ns / 32 | streaming GB/s | "
-             "% of 1-thread ceiling | four-row cycles / 32 per row |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+             "% of 1-thread ceiling | four-row cycles / 32 per row | four-weight-row cycles / 32 per row |\n"
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   AlignedBuffer matrix(matrix_bytes);
   std::mt19937 rng(42);
   const auto table_start = Clock::now();
@@ -316,14 +347,16 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "bench_kernels: {} {} disagrees with the scalar reference\n", name, qforge::IsaName(isa));
         return 1;
       }
-      const KernelFigures f = MeasureKernel(dot, matrix, stream_rows, row_bytes, act, reps);
+      const qforge::VecDotWeights4Fn weights4 = qforge::VecDotWeights4ForIsa(ops->type, isa);
+      const KernelFigures f = MeasureKernel(dot, weights4, matrix, stream_rows, row_bytes, act, reps);
       const std::string share = ceiling1 > 0 ? fmt::format("{:.0f}%", 100 * f.stream_gbs / ceiling1) : "-";
       const qforge::VecDot4Fn dot4 = qforge::VecDot4ForIsa(ops->type, isa);
       const std::string four =
           dot4 ? fmt::format("{:.1f}", MeasureFourRowKernel(dot4, matrix, row_bytes, act, reps)) : "-";
-      fmt::print("| {} | {} | {:.2f} | {:.1f} | {:.2f} | {:.1f} | {} | {} |\n", name, qforge::IsaName(isa),
+      const std::string weight_rows = weights4 ? fmt::format("{:.1f}", f.weights4_cycles_per_32) : "-";
+      fmt::print("| {} | {} | {:.2f} | {:.1f} | {:.2f} | {:.1f} | {} | {} | {} |\n", name, qforge::IsaName(isa),
                  static_cast<double>(row_bytes) * 32 / kRowValues, f.cycles_per_32, f.ns_per_32, f.stream_gbs,
-                 share, four);
+                 share, four, weight_rows);
       std::fflush(stdout);  // rows appear as they are measured
     }
   }

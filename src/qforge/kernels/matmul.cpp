@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "qforge/formats/blocks.h"
 #include "qforge/kernels/dispatch.h"
+#include "qforge/kernels/interleaved.h"
 
 namespace qforge {
 
@@ -14,17 +16,64 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
   out.n = n;
   out.row_bytes = static_cast<size_t>(*RowBytes(type, static_cast<uint64_t>(n)));
   out.data.resize(out.row_bytes * static_cast<size_t>(n_rows));
+  const bool sums = type == GgmlType::Q8_0;
+  const int64_t nb = n / kQK;
+  out.block_sums.resize(sums ? static_cast<size_t>(n_rows * nb) : 0);
   pool.ParallelFor(static_cast<size_t>(n_rows), [&](size_t begin, size_t end, int) {
     for (size_t r = begin; r < end; ++r) {
-      ops->quantize_row_ref(x + r * stride, out.data.data() + r * out.row_bytes, n, nullptr);
+      uint8_t* row = out.data.data() + r * out.row_bytes;
+      ops->quantize_row_ref(x + r * stride, row, n, nullptr);
+      if (!sums) continue;
+      const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
+      for (int64_t b = 0; b < nb; ++b) {
+        int sum = 0;
+        for (int8_t q : blocks[b].qs) sum += q;
+        out.block_sums[r * nb + b] = static_cast<int16_t>(sum);
+      }
     }
   });
 }
 
+namespace {
+
+// y = W x over the interleaved groups: threads split the groups; within a share, a tile of
+// groups stays in cache while the activation rows pass four at a time.
+void MatMulInterleaved(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy, ThreadPool& pool) {
+  const InterleavedKernels k = SelectInterleavedKernels(w.type);
+  const size_t group_bytes = InterleavedGroupBytes(w.type, w.n_in);
+  const size_t sums_stride = static_cast<size_t>(w.n_in / kQK);
+  const int16_t* sums = x.block_sums.empty() ? nullptr : x.block_sums.data();
+  const int64_t rows4 = k.four ? x.n_rows / 4 * 4 : 0;
+  constexpr size_t kTileGroups = 4;
+  pool.ParallelFor(
+      static_cast<size_t>(w.n_out / kInterleaveRows),
+      [&](size_t begin, size_t end, int) {
+        for (size_t tile = begin; tile < end; tile += kTileGroups) {
+          const size_t tile_end = std::min(end, tile + kTileGroups);
+          for (int64_t r = 0; r < x.n_rows;) {
+            const int64_t step = r < rows4 ? 4 : 1;
+            const InterleavedDotFn fn = step == 4 ? k.four : k.one;
+            for (size_t g = tile; g < tile_end; ++g) {
+              fn(w.n_in, w.interleaved + g * group_bytes, x.Row(r), x.row_bytes,
+                 sums ? sums + r * sums_stride : nullptr, sums_stride,
+                 y + r * ldy + static_cast<int64_t>(g) * kInterleaveRows, ldy);
+            }
+            r += step;
+          }
+        }
+      },
+      2);
+}
+
+}  // namespace
+
+
 void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy, ThreadPool& pool) {
+  if (w.interleaved) return MatMulInterleaved(w, x, y, ldy, pool);
   const VecDotFn dot = SelectVecDot(w.type);
   const VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
+  const VecDotWeights4Fn weights4 = rows4 < x.n_rows ? SelectVecDotWeights4(w.type) : nullptr;
   // Threads split the weight rows. Within a thread's share, a tile of weight rows stays in
   // cache while every activation row passes by, four at a time so that each weight block is
   // unpacked once per four rows. The four-row kernel gives each row the same bits as the
@@ -43,8 +92,17 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
               for (int k = 0; k < 4; ++k) y[(r + k) * ldy + static_cast<int64_t>(o)] = v[k];
             }
           }
+          // The rows left over (all of them in generation): four weight rows per activation
+          // load where the format has that kernel, again the single dot's bits.
           for (int64_t r = rows4; r < x.n_rows; ++r) {
-            for (size_t o = tile; o < tile_end; ++o) {
+            size_t o = tile;
+            if (weights4) {
+              for (; o + 4 <= tile_end; o += 4) {
+                weights4(w.n_in, w.Row(static_cast<int64_t>(o)), w.row_bytes, x.Row(r),
+                         y + r * ldy + static_cast<int64_t>(o));
+              }
+            }
+            for (; o < tile_end; ++o) {
               y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r));
             }
           }

@@ -23,6 +23,9 @@ struct WeightMatrix {
   size_t row_bytes = 0;
   const FormatOps* ops = nullptr;
   const std::string* name = nullptr;  // tensor name in the model file, for statistics/errors
+  // The same matrix in interleaved groups of eight rows (kernels/interleaved.h), owned by the
+  // model, or null. MatMul reads it when present; `data` stays valid for row lookups.
+  const uint8_t* interleaved = nullptr;
 
   const uint8_t* Row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
   uint64_t bytes() const { return static_cast<uint64_t>(n_out) * row_bytes; }
@@ -36,6 +39,7 @@ struct QuantizedRows {
   int64_t n = 0;
   size_t row_bytes = 0;
   std::vector<uint8_t> data;
+  std::vector<int16_t> block_sums;  // Q8_0 rows: each block's code sum (n / 32 per row)
 
   const uint8_t* Row(int64_t r) const { return data.data() + static_cast<size_t>(r) * row_bytes; }
 };

@@ -2,6 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <string_view>
+
+#include "qforge/io/mapped_file.h"
+#include "qforge/kernels/interleaved.h"
+
 namespace qforge {
 
 namespace {
@@ -78,7 +84,25 @@ Expected<std::unique_ptr<Model>> Model::Load(const std::string& path) {
   if (!config) return config.error();
   std::unique_ptr<Model> model(new Model(std::move(*file), std::move(*config)));
   QF_RETURN_IF_ERROR(model->BindWeights());
+  // QFORGE_INTERLEAVE=0 keeps the row-major kernels (for comparisons and benchmarks).
+  const char* interleave = std::getenv("QFORGE_INTERLEAVE");
+  if (interleave == nullptr || std::string_view(interleave) != "0") model->InterleaveWeights();
   return model;
+}
+
+void Model::InterleaveWeights() {
+  std::vector<WeightMatrix*> matrices = {&weights_.output};
+  for (LayerWeights& l : weights_.layers) {
+    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(m);
+  }
+  for (WeightMatrix* m : matrices) {
+    if (!CanInterleave(m->type, m->n_in, m->n_out)) continue;
+    std::vector<uint8_t>& copy = interleaved_.emplace_back(m->bytes());
+    InterleaveRows(*m, copy.data());
+    m->interleaved = copy.data();
+    // Row lookups (the tied embedding) may still read `data`; they fault back the pages they need.
+    DropMappedPages(m->data, m->data + m->bytes());
+  }
 }
 
 Status Model::BindWeights() {

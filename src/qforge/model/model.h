@@ -45,10 +45,14 @@ class Model {
  private:
   Model(GgufFile file, ModelConfig config) : file_(std::move(file)), config_(std::move(config)) {}
   Status BindWeights();
+  // Gives every matrix that has interleaved kernels its interleaved copy (kernels/interleaved.h)
+  // and drops the file's pages it no longer reads, so memory stays at one copy of the weights.
+  void InterleaveWeights();
 
   GgufFile file_;
   ModelConfig config_;
   ModelWeights weights_;
+  std::vector<std::vector<uint8_t>> interleaved_;  // the copies the matrices point into
 };
 
 }  // namespace qforge

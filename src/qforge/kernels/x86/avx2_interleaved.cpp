@@ -1,0 +1,145 @@
+// AVX2 kernels over interleaved weight groups (kernels/interleaved.h): one group of eight
+// weight rows with R activation rows. Lane k of every vector below is weight row k, so a
+// group block needs one fp16 conversion of eight scales, one int-to-float conversion and one
+// multiply-add for all eight rows, and no horizontal sum at the end.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "qforge/formats/blocks.h"
+#include "qforge/kernels/interleaved.h"
+#include "qforge/kernels/x86/x86_kernels.h"
+
+namespace qforge::avx2 {
+
+namespace {
+
+inline __m256i Load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// Four activation codes (bytes 4s..4s+3 of a block) in every 32-bit lane.
+inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+inline __m256 EightHalves(const uint8_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline float Half(uint16_t h) { return _cvtsh_ss(h); }
+
+// Q4_0 and Q4_1: the nibbles are unsigned (0..15) against signed activation codes. A pair of
+// products is at most 2 * 15 * 127 = 3810 in magnitude, so the eight int16 pair sums of a
+// block fit in int16 (30480) and are widened once per block, not once per step.
+template <bool kHasMin, int R>
+void InterleavedNibbles(int64_t n, const uint8_t* group, const uint8_t* acts, size_t act_stride,
+                        const int16_t* block_sums, size_t sums_stride, float* y, int64_t ldy) {
+  using ActBlock = std::conditional_t<kHasMin, BlockQ8_1, BlockQ8_0>;
+  constexpr size_t kGroupBlock = 8 * (kHasMin ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
+  constexpr size_t kCodes = kHasMin ? 32 : 16;
+  const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  __m256 acc[R], off[R];
+  for (int r = 0; r < R; ++r) acc[r] = off[r] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const uint8_t* block = group + b * kGroupBlock;
+    __m256i lo[4], hi[4];
+    for (int s = 0; s < 4; ++s) {
+      const __m256i v = Load32(block + kCodes + 32 * s);
+      lo[s] = _mm256_and_si256(v, low);
+      hi[s] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+    }
+    const __m256 d = EightHalves(block);
+    for (int r = 0; r < R; ++r) {
+      const ActBlock& a = reinterpret_cast<const ActBlock*>(acts + r * act_stride)[b];
+      __m256i pairs = _mm256_maddubs_epi16(lo[0], Broadcast4(a.qs));
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi[0], Broadcast4(a.qs + 16)));
+      for (int s = 1; s < 4; ++s) {
+        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo[s], Broadcast4(a.qs + 4 * s)));
+        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi[s], Broadcast4(a.qs + 16 + 4 * s)));
+      }
+      __m256i dot = _mm256_madd_epi16(pairs, ones);
+      if constexpr (!kHasMin) {
+        // Q4_0 codes are value + 8.
+        dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(8 * block_sums[r * sums_stride + b]));
+      }
+      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(Half(a.d)));
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[r]);
+      if constexpr (kHasMin) off[r] = _mm256_fmadd_ps(EightHalves(block + 16), _mm256_set1_ps(Half(a.s)), off[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(y + r * ldy, kHasMin ? _mm256_add_ps(acc[r], off[r]) : acc[r]);
+  }
+}
+
+// Q8_0: signed codes on both sides. |w| times y carrying w's sign keeps VPMADDUBSW's unsigned
+// operand valid even for a code of -128; a pair sum reaches 2 * 128 * 127, so each step is
+// widened before the next is added.
+template <int R>
+void InterleavedQ8_0(int64_t n, const uint8_t* group, const uint8_t* acts, size_t act_stride, const int16_t*,
+                     size_t, float* y, int64_t ldy) {
+  constexpr size_t kGroupBlock = 8 * sizeof(BlockQ8_0);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const uint8_t* block = group + b * kGroupBlock;
+    const BlockQ8_0* a[R];
+    __m256i dot[R];
+    for (int r = 0; r < R; ++r) {
+      a[r] = reinterpret_cast<const BlockQ8_0*>(acts + r * act_stride) + b;
+      dot[r] = _mm256_setzero_si256();
+    }
+    for (int s = 0; s < 8; ++s) {
+      const __m256i w = Load32(block + 16 + 32 * s);
+      const __m256i w_abs = _mm256_sign_epi8(w, w);
+      for (int r = 0; r < R; ++r) {
+        const __m256i pairs = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(Broadcast4(a[r]->qs + 4 * s), w));
+        dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+    const __m256 d = EightHalves(block);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), _mm256_mul_ps(d, _mm256_set1_ps(Half(a[r]->d))), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) _mm256_storeu_ps(y + r * ldy, acc[r]);
+}
+
+template <int R>
+void Q4_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
+              int64_t ldy) {
+  InterleavedNibbles<false, R>(n, g, a, as, bs, ss, y, ldy);
+}
+
+template <int R>
+void Q4_1Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
+              int64_t ldy) {
+  InterleavedNibbles<true, R>(n, g, a, as, bs, ss, y, ldy);
+}
+
+template <int R>
+void Q8_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
+              int64_t ldy) {
+  InterleavedQ8_0<R>(n, g, a, as, bs, ss, y, ldy);
+}
+
+}  // namespace
+
+// The exported kernels: one and four activation rows per call.
+#define QF_INTERLEAVED_KERNELS(T)                                                                                \
+  void Interleaved##T##x1(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, \
+                          float* y, int64_t ldy) {                                                               \
+    T##Rows<1>(n, g, a, as, bs, ss, y, ldy);                                                                     \
+  }                                                                                                              \
+  void Interleaved##T##x4(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, \
+                          float* y, int64_t ldy) {                                                               \
+    T##Rows<4>(n, g, a, as, bs, ss, y, ldy);                                                                     \
+  }
+
+QF_INTERLEAVED_FORMATS(QF_INTERLEAVED_KERNELS)
+
+#undef QF_INTERLEAVED_KERNELS
+
+}  // namespace qforge::avx2
