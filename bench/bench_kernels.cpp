@@ -1,15 +1,14 @@
 // Dot-product kernel throughput per weight format and ISA, against the memory-bandwidth
 // ceiling of the machine measured in the same run.
-//   streaming: one pass over a weight matrix far larger than any cache, the way a generation
-//              step reads it (four weight rows per kernel call where the format has that
-//              kernel, else one dot per row); reported in GB/s of weight bytes and as a
+//   streaming: one pass over a weight matrix far larger than any cache, one dot per row, as a
+//              row-major generation step does; reported in GB/s of weight bytes and as a
 //              fraction of the single-thread read bandwidth.
 //   in-cache:  the same dots over a small matrix that stays in L2, repeated; reported in TSC
 //              cycles and nanoseconds per 32 values (the kernels' compute cost alone).
 //   four-row:  the four-row kernel (prompt processing, batched decoding) over the in-cache
 //              matrix, in TSC cycles per 32 values of one activation row.
-//   four-weight-row: the generation kernel (four weight rows, one activation row) over the
-//              in-cache matrix, in TSC cycles per 32 values of one weight row.
+// A second table covers the interleaved groups (kernels/interleaved.h) that models use for
+// Q4_0, Q4_1 and Q8_0: the same matrices regrouped, with one and four activation rows.
 // Every figure is the median of R timed runs after one warm-up. Prints a Markdown table.
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -29,9 +28,12 @@
 #include <vector>
 
 #include "qforge/core/cpu_features.h"
+#include "qforge/formats/blocks.h"
 #include "qforge/formats/ggml_type.h"
 #include "qforge/formats/registry.h"
 #include "qforge/kernels/dispatch.h"
+#include "qforge/kernels/interleaved.h"
+#include "qforge/kernels/matmul.h"
 
 namespace {
 
@@ -110,7 +112,7 @@ double StreamGBs(const AlignedBuffer& buf, int threads) {
 
 struct KernelFigures {
   double cycles_per_32 = 0, ns_per_32 = 0, stream_gbs = 0;
-  double weights4_cycles_per_32 = 0;  // the four-weight-row kernel, per 32 values of one row; 0 if none
+  double four_row_cycles_per_32 = 0;  // the four-row kernel, per 32 values of one activation row
 };
 
 // One row of kRowValues random normal values quantized to `type`.
@@ -135,23 +137,6 @@ float DotPasses(qforge::VecDotFn dot, const uint8_t* w, size_t rows, size_t row_
   float acc = 0.0f;
   for (int p = 0; p < passes; ++p) {
     for (size_t r = 0; r < rows; ++r) acc += dot(kRowValues, w + r * row_bytes, act);
-  }
-  return acc;
-}
-
-// The same with the four-weight-row kernel where there is one, as MatMul reads a matrix in
-// generation: four rows per call, the single dot for the rows left over.
-float GenerationPasses(qforge::VecDotFn dot, qforge::VecDotWeights4Fn weights4, const uint8_t* w, size_t rows,
-                       size_t row_bytes, const void* act, int passes) {
-  if (!weights4) return DotPasses(dot, w, rows, row_bytes, act, passes);
-  float acc = 0.0f, out[4];
-  for (int p = 0; p < passes; ++p) {
-    size_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      weights4(kRowValues, w + r * row_bytes, row_bytes, act, out);
-      acc += out[0] + out[3];
-    }
-    for (; r < rows; ++r) acc += dot(kRowValues, w + r * row_bytes, act);
   }
   return acc;
 }
@@ -201,8 +186,8 @@ double MeasureFourRowKernel(qforge::VecDot4Fn dot4, const AlignedBuffer& matrix,
   return Median(cycles);
 }
 
-KernelFigures MeasureKernel(qforge::VecDotFn dot, qforge::VecDotWeights4Fn weights4, AlignedBuffer& matrix,
-                            size_t stream_rows, size_t row_bytes, const std::vector<uint8_t>& act, int reps) {
+KernelFigures MeasureKernel(qforge::VecDotFn dot, AlignedBuffer& matrix, size_t stream_rows, size_t row_bytes,
+                            const std::vector<uint8_t>& act, int reps) {
   KernelFigures f;
   // In-cache: a small matrix at the start of the buffer, passes sized so a run lasts ~20 ms.
   const size_t cache_rows = std::min<size_t>(kInCacheRows, kInCacheBytes / row_bytes);
@@ -223,22 +208,91 @@ KernelFigures MeasureKernel(qforge::VecDotFn dot, qforge::VecDotWeights4Fn weigh
   }
   f.cycles_per_32 = Median(cycles);
   f.ns_per_32 = Median(ns);
-  if (weights4) {
-    cycles.clear();
-    for (int i = -1; i < reps; ++i) {
-      const uint64_t c0 = __rdtsc();
-      g_sink = g_sink + GenerationPasses(dot, weights4, matrix.data, cache_rows, row_bytes, act.data(), passes);
-      const uint64_t c1 = __rdtsc();
-      if (i >= 0) cycles.push_back(static_cast<double>(c1 - c0) / blocks32);
-    }
-    f.weights4_cycles_per_32 = Median(cycles);
-  }
   // Streaming: one pass over the whole matrix, which the in-cache runs have not warmed.
   f.stream_gbs = MedianOfRuns(reps, [&] {
     const auto start = Clock::now();
-    g_sink = g_sink + GenerationPasses(dot, weights4, matrix.data, stream_rows, row_bytes, act.data(), 1);
+    g_sink = g_sink + DotPasses(dot, matrix.data, stream_rows, row_bytes, act.data(), 1);
     return static_cast<double>(stream_rows * row_bytes) / Seconds(start) / 1e9;
   });
+  return f;
+}
+
+// ---- interleaved groups ---------------------------------------------------------------------
+
+struct InterleavedFigures {
+  double one_cycles_per_32 = 0, four_cycles_per_32 = 0, stream_gbs = 0;
+};
+
+// Cycles per 32 values of one weight row over `groups` groups, `passes` times per run.
+template <class Pass>
+double CyclesPer32(Pass pass, size_t rows, int activation_rows, int passes, int reps) {
+  const double blocks32 = static_cast<double>(passes) * rows * activation_rows * kRowValues / 32;
+  std::vector<double> cycles;
+  for (int i = -1; i < reps; ++i) {  // run -1 is the warm-up
+    const uint64_t c0 = __rdtsc();
+    for (int p = 0; p < passes; ++p) pass();
+    const uint64_t c1 = __rdtsc();
+    if (i >= 0) cycles.push_back(static_cast<double>(c1 - c0) / blocks32);
+  }
+  return Median(cycles);
+}
+
+// The row-major matrix in `matrix` regrouped, then the in-cache and streaming runs as above.
+InterleavedFigures MeasureInterleaved(const qforge::FormatOps& ops, const qforge::InterleavedKernels& k,
+                                      const AlignedBuffer& matrix, size_t stream_rows, size_t row_bytes,
+                                      const std::vector<uint8_t>& act, int reps) {
+  qforge::WeightMatrix w;
+  w.type = ops.type;
+  w.data = matrix.data;
+  w.n_in = kRowValues;
+  w.n_out = static_cast<int64_t>(stream_rows / 8 * 8);
+  w.row_bytes = row_bytes;
+  AlignedBuffer groups(w.bytes());
+  qforge::InterleaveRows(w, groups.data);
+  const size_t group_bytes = qforge::InterleavedGroupBytes(ops.type, kRowValues);
+  std::vector<int16_t> sums(kRowValues / 32);
+  if (ops.vec_dot_type == qforge::GgmlType::Q8_0) {
+    const auto* blocks = reinterpret_cast<const qforge::BlockQ8_0*>(act.data());
+    for (size_t b = 0; b < sums.size(); ++b) {
+      int sum = 0;
+      for (int8_t q : blocks[b].qs) sum += q;
+      sums[b] = static_cast<int16_t>(sum);
+    }
+  }
+  std::vector<uint8_t> acts(4 * act.size());
+  for (int r = 0; r < 4; ++r) std::memcpy(acts.data() + r * act.size(), act.data(), act.size());
+  std::vector<int16_t> sums4(4 * sums.size());
+  for (int r = 0; r < 4; ++r) std::copy(sums.begin(), sums.end(), sums4.begin() + r * sums.size());
+  float out[4 * 8];
+  float acc = 0.0f;
+  auto one_pass = [&](size_t n_groups) {
+    for (size_t g = 0; g < n_groups; ++g) {
+      k.one(kRowValues, groups.data + g * group_bytes, act.data(), act.size(), sums.data(), sums.size(), out, 8);
+      acc += out[0] + out[7];
+    }
+  };
+  const size_t cache_groups = std::min<size_t>(kInCacheRows, kInCacheBytes / row_bytes) / 8;
+  auto t0 = Clock::now();
+  one_pass(cache_groups);
+  const int passes = std::clamp(static_cast<int>(0.02 / std::max(Seconds(t0), 1e-9)), 1, 100000);
+  InterleavedFigures f;
+  f.one_cycles_per_32 = CyclesPer32([&] { one_pass(cache_groups); }, cache_groups * 8, 1, passes, reps);
+  if (k.four) {
+    f.four_cycles_per_32 = CyclesPer32(
+        [&] {
+          for (size_t g = 0; g < cache_groups; ++g) {
+            k.four(kRowValues, groups.data + g * group_bytes, acts.data(), act.size(), sums4.data(), sums.size(), out, 8);
+            acc += out[0] + out[31];
+          }
+        },
+        cache_groups * 8, 4, passes, reps);
+  }
+  f.stream_gbs = MedianOfRuns(reps, [&] {
+    const auto start = Clock::now();
+    one_pass(static_cast<size_t>(w.n_out / 8));
+    return static_cast<double>(w.bytes()) / Seconds(start) / 1e9;
+  });
+  g_sink = g_sink + acc;
   return f;
 }
 
@@ -325,8 +379,7 @@ int main(int argc, char** argv) {
   }
 
   fmt::print("| format | ISA | bytes / 32 values | in-cache cycles / 32 | in-cache ns / 32 | streaming GB/s | "
-             "% of 1-thread ceiling | four-row cycles / 32 per row | four-weight-row cycles / 32 per row |\n"
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+             "% of 1-thread ceiling | four-row cycles / 32 per row |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
   AlignedBuffer matrix(matrix_bytes);
   std::mt19937 rng(42);
   const auto table_start = Clock::now();
@@ -347,17 +400,37 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "bench_kernels: {} {} disagrees with the scalar reference\n", name, qforge::IsaName(isa));
         return 1;
       }
-      const qforge::VecDotWeights4Fn weights4 = qforge::VecDotWeights4ForIsa(ops->type, isa);
-      const KernelFigures f = MeasureKernel(dot, weights4, matrix, stream_rows, row_bytes, act, reps);
+      const KernelFigures f = MeasureKernel(dot, matrix, stream_rows, row_bytes, act, reps);
       const std::string share = ceiling1 > 0 ? fmt::format("{:.0f}%", 100 * f.stream_gbs / ceiling1) : "-";
       const qforge::VecDot4Fn dot4 = qforge::VecDot4ForIsa(ops->type, isa);
       const std::string four =
           dot4 ? fmt::format("{:.1f}", MeasureFourRowKernel(dot4, matrix, row_bytes, act, reps)) : "-";
-      const std::string weight_rows = weights4 ? fmt::format("{:.1f}", f.weights4_cycles_per_32) : "-";
-      fmt::print("| {} | {} | {:.2f} | {:.1f} | {:.2f} | {:.1f} | {} | {} | {} |\n", name, qforge::IsaName(isa),
+      fmt::print("| {} | {} | {:.2f} | {:.1f} | {:.2f} | {:.1f} | {} | {} |\n", name, qforge::IsaName(isa),
                  static_cast<double>(row_bytes) * 32 / kRowValues, f.cycles_per_32, f.ns_per_32, f.stream_gbs,
-                 share, four, weight_rows);
+                 share, four);
       std::fflush(stdout);  // rows appear as they are measured
+    }
+  }
+  fmt::print("\n## Interleaved groups of eight rows (the layout models use for Q4_0, Q4_1, Q8_0)\n\n"
+             "| format | ISA | one activation row, cycles / 32 per row | four activation rows, cycles / 32 per row "
+             "| streaming GB/s | % of 1-thread ceiling |\n|---|---|---:|---:|---:|---:|\n");
+  for (const qforge::FormatOps* ops : formats) {
+    const size_t row_bytes = *qforge::RowBytes(ops->type, kRowValues);
+    if (!qforge::CanInterleave(ops->type, kRowValues, 8)) continue;
+    const size_t stream_rows = matrix_bytes / 2 / row_bytes;  // half: the regrouped copy needs the other half
+    std::vector<std::vector<uint8_t>> distinct;
+    for (int i = 0; i < 8; ++i) distinct.push_back(RandomRow(ops->type, rng));
+    FillMatrix(matrix.data, stream_rows, distinct);
+    const std::vector<uint8_t> act = RandomRow(ops->vec_dot_type, rng);
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+      const qforge::InterleavedKernels k = qforge::InterleavedKernelsForIsa(ops->type, isa);
+      if (!k.one) continue;
+      const InterleavedFigures f = MeasureInterleaved(*ops, k, matrix, stream_rows, row_bytes, act, reps);
+      const std::string share = ceiling1 > 0 ? fmt::format("{:.0f}%", 100 * f.stream_gbs / ceiling1) : "-";
+      const std::string four = k.four ? fmt::format("{:.1f}", f.four_cycles_per_32) : "-";
+      fmt::print("| {} | {} | {:.1f} | {} | {:.1f} | {} |\n", qforge::GgmlTypeName(ops->type), qforge::IsaName(isa),
+                 f.one_cycles_per_32, four, f.stream_gbs, share);
+      std::fflush(stdout);
     }
   }
   // On a shared machine other processes take turns on our core; this says how much we had.

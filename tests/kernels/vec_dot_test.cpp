@@ -138,49 +138,6 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
   }
 }
 
-// Generation's kernel: four weight rows with one activation row. Same rule as above, each
-// result must be the single dot's bits, so a token's logits do not depend on whether it was
-// decoded alone or inside a prompt.
-TEST_P(VecDotKernels, FourWeightRowKernelMatchesSingleDotBitForBit) {
-  const GgmlType type = GetParam();
-  const FormatOps* ops = FindFormatOps(type);
-  ASSERT_NE(ops, nullptr);
-  std::mt19937 rng(7 + static_cast<int>(type));
-  int kernels_tested = 0;
-  for (int64_t blocks : {1, 2, 3, 18}) {
-    const int64_t n = blocks * GgmlTypeInfoOf(type).block_size;
-    const auto row_bytes = static_cast<size_t>(*RowBytes(type, static_cast<uint64_t>(n)));
-    const size_t w_stride = row_bytes + 10;  // rows not adjacent and not vector-aligned
-    std::vector<uint8_t> weights(4 * w_stride + 64);
-    for (int k = 0; k < 4; ++k) {
-      const auto w = Quantize(type, RandomRow(rng, n, 0.02f * (k + 1)), 4);
-      std::memcpy(weights.data() + 3 + k * w_stride, w.data, row_bytes);
-    }
-    const auto a = Quantize(ops->vec_dot_type, RandomRow(rng, n, 1.0f), 0);
-    for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-      const VecDotFn one = VecDotForIsa(type, isa);
-      const VecDotWeights4Fn four = VecDotWeights4ForIsa(type, isa);
-      if (!one || !four) continue;
-      ++kernels_tested;
-      float got[4];
-      four(n, weights.data() + 3, w_stride, a.data, got);
-      for (int k = 0; k < 4; ++k) {
-        const float single = one(n, weights.data() + 3 + k * w_stride, a.data);
-        uint32_t a_bits, b_bits;
-        std::memcpy(&a_bits, &got[k], 4);
-        std::memcpy(&b_bits, &single, 4);
-        EXPECT_EQ(a_bits, b_bits) << IsaName(isa) << " weight row " << k << " n=" << n << ": " << got[k] << " vs "
-                                  << single;
-      }
-    }
-  }
-  const bool block32_integer = GgmlTypeInfoOf(type).block_size == 32 && type != GgmlType::F32 &&
-                               type != GgmlType::F16 && type != GgmlType::BF16;
-  if (BestIsa() != Isa::kScalar && block32_integer) {
-    EXPECT_GT(kernels_tested, 0) << "no four-weight-row kernel for " << GgmlTypeName(type);
-  }
-}
-
 std::vector<GgmlType> WeightTypes() {
   std::vector<GgmlType> types;
   for (const FormatOps& ops : AllFormatOps()) {

@@ -16,6 +16,7 @@
 #include "qforge/eval/eval_compare.h"
 #include "qforge/eval/eval_report.h"
 #include "qforge/eval/model_runner.h"
+#include "qforge/model/model.h"
 #include "qforge/eval/serving.h"
 #include "qforge/core/cpu_features.h"
 #include "qforge/io/mapped_file.h"
@@ -76,17 +77,19 @@ void PrintPhaseTimes(const char* who, const ModelRun& run) {
 }
 
 // The forward pass's arithmetic, as far as its last bits: bumped whenever a change to the
-// kernels or the order of operations changes results (2: four-row dots, grouped attention).
+// kernels or the order of operations changes results (2: four-row dots, grouped attention;
+// 3: interleaved Q4_0/Q4_1/Q8_0 groups).
 // Last-bit differences matter here: they flip the rounding of some 8-bit activation codes,
 // and the same quantized model then differs from its cached self by a KLD near 0.002.
-constexpr int kForwardRevision = 2;
+constexpr int kForwardRevision = 3;
 
 // Everything the baseline's results depend on, hashed: a different model, text, suite item,
 // setting, forward-pass revision or kernel ISA gives a different cache file.
 std::string CacheKey(const ModelInfo& baseline, const std::string& text_sha, const RunInputs& in,
                      const std::vector<Suite>& suites) {
   Sha256 h;
-  const std::string isa = fmt::format("{}{}", IsaName(BestIsa()), DetectCpu().avx512_vnni ? "+vnni" : "");
+  const std::string isa = fmt::format("{}{}{}", IsaName(BestIsa()), DetectCpu().avx512_vnni ? "+vnni" : "",
+                                      InterleaveOnLoad() ? "" : "+row-major");
   h.Update(fmt::format("qforge-eval-cache 2|{}|{}|{}|{}|{}|{}|{}|{}|", QFORGE_VERSION, kForwardRevision, isa,
                        baseline.sha256, text_sha, in.n_ctx, in.max_chunks, in.top_k));
   for (const Suite& s : suites) {

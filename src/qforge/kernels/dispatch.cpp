@@ -24,19 +24,6 @@ constexpr IntegerKernels kAvx512Integer[] = {QF_INTEGER_FORMATS(QF_AVX512_ENTRY)
 #undef QF_AVX2_ENTRY
 #undef QF_AVX512_ENTRY
 
-// The four-weight-row kernels, which only the 32-value formats have.
-struct Weights4Kernel {
-  GgmlType type;
-  VecDotWeights4Fn fn;
-};
-
-#define QF_AVX2_ENTRY(T) {GgmlType::T, avx2::VecDotWeights4##T},
-#define QF_AVX512_ENTRY(T) {GgmlType::T, avx512::VecDotWeights4##T},
-constexpr Weights4Kernel kAvx2Weights4[] = {QF_BLOCK32_FORMATS(QF_AVX2_ENTRY)};
-constexpr Weights4Kernel kAvx512Weights4[] = {QF_BLOCK32_FORMATS(QF_AVX512_ENTRY)};
-#undef QF_AVX2_ENTRY
-#undef QF_AVX512_ENTRY
-
 // The integer kernels of `isa` for `type`, or null. The AVX-512 ones use VPDPBUSD; without
 // VNNI there are none and the AVX2 ones are used.
 const IntegerKernels* FindIntegerKernels(Isa isa, GgmlType type) {
@@ -104,26 +91,6 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
   for (int isa = static_cast<int>(BestIsa()); isa >= 0; --isa) {
     const auto i = static_cast<Isa>(isa);
     if (VecDotForIsa(weight_type, i)) return VecDot4ForIsa(weight_type, i);
-  }
-  return nullptr;
-}
-
-VecDotWeights4Fn VecDotWeights4ForIsa(GgmlType weight_type, Isa isa) {
-  if (!IsaAvailable(isa)) return nullptr;
-  std::span<const Weights4Kernel> table;
-  if (isa == Isa::kAvx2) table = kAvx2Weights4;
-  if (isa == Isa::kAvx512 && DetectCpu().avx512_vnni) table = kAvx512Weights4;
-  for (const Weights4Kernel& k : table) {
-    if (k.type == weight_type) return k.fn;
-  }
-  return nullptr;
-}
-
-VecDotWeights4Fn SelectVecDotWeights4(GgmlType weight_type) {
-  // Like SelectVecDot4: the ISA whose single dot is selected, so the bits match it.
-  for (int isa = static_cast<int>(BestIsa()); isa >= 0; --isa) {
-    const auto i = static_cast<Isa>(isa);
-    if (VecDotForIsa(weight_type, i)) return VecDotWeights4ForIsa(weight_type, i);
   }
   return nullptr;
 }

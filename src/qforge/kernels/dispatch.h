@@ -22,11 +22,4 @@ VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa);
 // The four-row kernel of the ISA SelectVecDot picks, or null.
 VecDot4Fn SelectVecDot4(GgmlType weight_type);
 
-// Four weight rows `row_bytes` apart dotted with one activation row, out[k] for weight row k;
-// each bit-identical to the single dot of the same ISA. Generation's kernel: the activation
-// block is loaded once per four weight rows. Only the 32-value formats have one; null otherwise.
-using VecDotWeights4Fn = void (*)(int64_t n, const void* weights, size_t row_bytes, const void* activation, float* out);
-VecDotWeights4Fn VecDotWeights4ForIsa(GgmlType weight_type, Isa isa);
-VecDotWeights4Fn SelectVecDotWeights4(GgmlType weight_type);
-
 }  // namespace qforge

@@ -67,13 +67,11 @@ void MatMulInterleaved(const WeightMatrix& w, const QuantizedRows& x, float* y, 
 
 }  // namespace
 
-
 void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy, ThreadPool& pool) {
   if (w.interleaved) return MatMulInterleaved(w, x, y, ldy, pool);
   const VecDotFn dot = SelectVecDot(w.type);
   const VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
-  const VecDotWeights4Fn weights4 = rows4 < x.n_rows ? SelectVecDotWeights4(w.type) : nullptr;
   // Threads split the weight rows. Within a thread's share, a tile of weight rows stays in
   // cache while every activation row passes by, four at a time so that each weight block is
   // unpacked once per four rows. The four-row kernel gives each row the same bits as the
@@ -92,17 +90,8 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
               for (int k = 0; k < 4; ++k) y[(r + k) * ldy + static_cast<int64_t>(o)] = v[k];
             }
           }
-          // The rows left over (all of them in generation): four weight rows per activation
-          // load where the format has that kernel, again the single dot's bits.
           for (int64_t r = rows4; r < x.n_rows; ++r) {
-            size_t o = tile;
-            if (weights4) {
-              for (; o + 4 <= tile_end; o += 4) {
-                weights4(w.n_in, w.Row(static_cast<int64_t>(o)), w.row_bytes, x.Row(r),
-                         y + r * ldy + static_cast<int64_t>(o));
-              }
-            }
-            for (; o < tile_end; ++o) {
+            for (size_t o = tile; o < tile_end; ++o) {
               y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r));
             }
           }

@@ -84,10 +84,13 @@ Expected<std::unique_ptr<Model>> Model::Load(const std::string& path) {
   if (!config) return config.error();
   std::unique_ptr<Model> model(new Model(std::move(*file), std::move(*config)));
   QF_RETURN_IF_ERROR(model->BindWeights());
-  // QFORGE_INTERLEAVE=0 keeps the row-major kernels (for comparisons and benchmarks).
-  const char* interleave = std::getenv("QFORGE_INTERLEAVE");
-  if (interleave == nullptr || std::string_view(interleave) != "0") model->InterleaveWeights();
+  if (InterleaveOnLoad()) model->InterleaveWeights();
   return model;
+}
+
+bool InterleaveOnLoad() {
+  const char* value = std::getenv("QFORGE_INTERLEAVE");
+  return value == nullptr || std::string_view(value) != "0";
 }
 
 void Model::InterleaveWeights() {

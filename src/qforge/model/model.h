@@ -30,6 +30,10 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
 };
 
+// Whether Model::Load gives matrices their interleaved copies: yes unless QFORGE_INTERLEAVE=0
+// (which keeps the row-major kernels, for comparisons and benchmarks).
+bool InterleaveOnLoad();
+
 class Model {
  public:
   // Loads a GGUF model; every tensor's presence, shape and type is checked here so the

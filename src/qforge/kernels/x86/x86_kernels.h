@@ -13,17 +13,12 @@ namespace qforge {
 // dispatch switch in kernels/dispatch.cpp).
 #define QF_INTEGER_FORMATS(X) \
   X(Q8_0) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(IQ4_NL) X(Q2_K) X(Q3_K) X(Q4_K) X(Q5_K) X(Q6_K) X(IQ4_XS)
-// The subset with 32-value blocks, which also have a kernel for four weight rows at once.
-#define QF_BLOCK32_FORMATS(X) X(Q8_0) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(IQ4_NL)
 
 // Per integer format T: VecDotT (one weight row with one activation row) and VecDot4T (with
-// four activation rows `stride` bytes apart); per 32-value format also VecDotWeights4T (four
-// weight rows `w_stride` bytes apart with one activation row).
+// four activation rows `stride` bytes apart).
 #define QF_DECLARE_INTEGER_KERNELS(T)                           \
   float VecDot##T(int64_t n, const void* w, const void* a); \
   void VecDot4##T(int64_t n, const void* w, const void* a, size_t stride, float* out);
-#define QF_DECLARE_WEIGHT_ROW_KERNELS(T) \
-  void VecDotWeights4##T(int64_t n, const void* w, size_t w_stride, const void* a, float* out);
 
 #define QF_DECLARE_ISA_KERNELS(ns)                                                   \
   namespace ns {                                                                      \
@@ -31,7 +26,6 @@ namespace qforge {
   float VecDotF16(int64_t n, const void* w, const void* a);                           \
   float VecDotBF16(int64_t n, const void* w, const void* a);                          \
   QF_INTEGER_FORMATS(QF_DECLARE_INTEGER_KERNELS)                                      \
-  QF_BLOCK32_FORMATS(QF_DECLARE_WEIGHT_ROW_KERNELS)                                   \
   }
 
 QF_DECLARE_ISA_KERNELS(avx2)
@@ -60,6 +54,5 @@ QF_DECLARE_ISA_KERNELS(avx512)
 
 #undef QF_DECLARE_ISA_KERNELS
 #undef QF_DECLARE_INTEGER_KERNELS
-#undef QF_DECLARE_WEIGHT_ROW_KERNELS
 
 }  // namespace qforge
