@@ -8,7 +8,7 @@
 //   four-row:  the four-row kernel (prompt processing, batched decoding) over the in-cache
 //              matrix, in TSC cycles per 32 values of one activation row.
 // A second table covers the interleaved groups (kernels/interleaved.h) that models use for
-// Q4_0, Q4_1 and Q8_0: the same matrices regrouped, with one and four activation rows.
+// Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0: the same matrices regrouped, with one and four activation rows.
 // Every figure is the median of R timed runs after one warm-up. Prints a Markdown table.
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -411,7 +411,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);  // rows appear as they are measured
     }
   }
-  fmt::print("\n## Interleaved groups of eight rows (the layout models use for Q4_0, Q4_1, Q8_0)\n\n"
+  fmt::print("\n## Interleaved groups of eight rows (the layout models use for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0)\n\n"
              "| format | ISA | one activation row, cycles / 32 per row | four activation rows, cycles / 32 per row "
              "| streaming GB/s | % of 1-thread ceiling |\n|---|---|---:|---:|---:|---:|\n");
   for (const qforge::FormatOps* ops : formats) {

@@ -9,15 +9,17 @@
 //
 // Layout: group g holds rows 8g..8g+7; within a group, block b of the eight rows is stored as
 //   d[8]   (fp16, row k's scale)            all formats
-//   m[8]   (fp16, row k's minimum)          Q4_1 only
+//   m[8]   (fp16, row k's minimum)          Q4_1, Q5_1
+//   fifth  32 bytes, Q5_0/Q5_1: byte 4k + i holds row k's fifth bits of values 4s + i (bit s)
+//          and 16 + 4s + i (bit 4 + s) for s = 0..3, where the kernels can shift them out
 //   codes  32-byte vectors; in vector s, bytes 4k..4k+3 are row k's code bytes 4s..4s+3
-//          (Q4_0/Q4_1: 4 vectors of nibble pairs, byte j holding values j and j + 16, as in
-//          the row-major block; Q8_0: 8 vectors of signed bytes)
+//          (4-bit and 5-bit formats: 4 vectors of nibble pairs, byte j holding values j and
+//          j + 16, as in the row-major block; Q8_0: 8 vectors of signed bytes)
 // so a group block is exactly eight row-major blocks in size.
 //
 // Arithmetic, the same in every kernel (scalar reference and SIMD), per output row k:
 //   acc = fma(float(exact integer dot of block b), d_k * d_activation_b, acc), b = 0, 1, ...
-//   Q4_1 adds off = fma(m_k, s_activation_b, off) and returns acc + off.
+//   Q4_1/Q5_1 add off = fma(m_k, s_activation_b, off) and return acc + off.
 // The result of row k never depends on which other rows (weight or activation) were computed
 // with it, so prompts and generation agree bit for bit.
 #pragma once
@@ -34,8 +36,8 @@ struct WeightMatrix;
 
 inline constexpr int kInterleaveRows = 8;
 
-// Whether a matrix of this type and shape has an interleaved form (Q4_0, Q4_1, Q8_0 with a
-// multiple of eight rows and of 32 values per row).
+// Whether a matrix of this type and shape has an interleaved form (Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0 with a multiple of eight rows and of 32 values per row).
 bool CanInterleave(GgmlType type, int64_t n_in, int64_t n_out);
 
 // Bytes of one group (eight rows) of an interleavable matrix.
@@ -46,7 +48,7 @@ void InterleaveRows(const WeightMatrix& w, uint8_t* out);
 
 // Eight interleaved weight rows (one group) dotted with R activation rows `act_stride` bytes
 // apart: y[r * ldy + k] for weight row k and activation row r. Activations are in the weight
-// type's vec_dot type (Q8_0 or Q8_1); Q4_0 also needs each Q8_0 activation block's code sum,
+// type's vec_dot type (Q8_0 or Q8_1); Q4_0/Q5_0 also need each Q8_0 activation block's code sum,
 // `block_sums` (n / 32 per row, rows `sums_stride` entries apart).
 using InterleavedDotFn = void (*)(int64_t n, const uint8_t* group, const uint8_t* activations, size_t act_stride,
                                   const int16_t* block_sums, size_t sums_stride, float* y, int64_t ldy);

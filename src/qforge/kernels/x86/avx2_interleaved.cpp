@@ -29,39 +29,74 @@ inline __m256 EightHalves(const uint8_t* p) {
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
-// Q4_0 and Q4_1: the nibbles are unsigned (0..15) against signed activation codes. A pair of
-// products is at most 2 * 15 * 127 = 3810 in magnitude, so the eight int16 pair sums of a
-// block fit in int16 (30480) and are widened once per block, not once per step.
-template <bool kHasMin, int R>
+// The fifth bit of step S's codes as 0x10 per byte, from the regrouped bits (interleaved.h):
+// bit S of each byte for the low nibbles, bit 4 + S for the high ones. The 16-bit shifts move
+// bits across byte boundaries only below bit 4 (left) or above it (right), never into it.
+template <int S>
+inline __m256i FifthBitLow(__m256i bits) {
+  return _mm256_and_si256(_mm256_slli_epi16(bits, 4 - S), _mm256_set1_epi8(0x10));
+}
+template <int S>
+inline __m256i FifthBitHigh(__m256i bits) {
+  return _mm256_and_si256(_mm256_srli_epi16(bits, S), _mm256_set1_epi8(0x10));
+}
+
+// Step S's codes of a group block: values 4S..4S+3 (lo) and 16+4S..16+4S+3 (hi) of each row.
+template <bool kFifthBit, int S>
+inline void DecodeStep(const uint8_t* codes, __m256i fifth, __m256i* lo, __m256i* hi) {
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i v = Load32(codes + 32 * S);
+  lo[S] = _mm256_and_si256(v, low_mask);
+  hi[S] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_mask);
+  if constexpr (kFifthBit) {
+    lo[S] = _mm256_or_si256(lo[S], FifthBitLow<S>(fifth));
+    hi[S] = _mm256_or_si256(hi[S], FifthBitHigh<S>(fifth));
+  }
+}
+
+// Q4_0, Q4_1, Q5_0, Q5_1: unsigned codes (below 16, or 32 with the fifth bit) against signed
+// activation codes. A pair of products is at most 2 * 15 * 127 = 3810 (7874 with five bits) in
+// magnitude, so VPMADDUBSW's int16 pair sums of eight steps (four with five bits) add up in
+// int16 without overflow and are widened once per block (twice with five bits).
+template <bool kHasMin, bool kFifthBit, int R>
 void InterleavedNibbles(int64_t n, const uint8_t* group, const uint8_t* acts, size_t act_stride,
                         const int16_t* block_sums, size_t sums_stride, float* y, int64_t ldy) {
   using ActBlock = std::conditional_t<kHasMin, BlockQ8_1, BlockQ8_0>;
-  constexpr size_t kGroupBlock = 8 * (kHasMin ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
-  constexpr size_t kCodes = kHasMin ? 32 : 16;
-  const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  constexpr size_t kBlockBytes = kFifthBit ? (kHasMin ? sizeof(BlockQ5_1) : sizeof(BlockQ5_0))
+                                           : (kHasMin ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
+  constexpr size_t kGroupBlock = 8 * kBlockBytes;
+  constexpr size_t kFifthAt = kHasMin ? 32 : 16;
+  constexpr size_t kCodesAt = kFifthAt + (kFifthBit ? 32 : 0);
+  constexpr int kOffset = kHasMin ? 0 : (kFifthBit ? 16 : 8);  // code minus value
+  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R], off[R];
   for (int r = 0; r < R; ++r) acc[r] = off[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint8_t* block = group + b * kGroupBlock;
+    const __m256i fifth = kFifthBit ? Load32(block + kFifthAt) : _mm256_setzero_si256();
     __m256i lo[4], hi[4];
-    for (int s = 0; s < 4; ++s) {
-      const __m256i v = Load32(block + kCodes + 32 * s);
-      lo[s] = _mm256_and_si256(v, low);
-      hi[s] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-    }
+    DecodeStep<kFifthBit, 0>(block + kCodesAt, fifth, lo, hi);
+    DecodeStep<kFifthBit, 1>(block + kCodesAt, fifth, lo, hi);
+    DecodeStep<kFifthBit, 2>(block + kCodesAt, fifth, lo, hi);
+    DecodeStep<kFifthBit, 3>(block + kCodesAt, fifth, lo, hi);
     const __m256 d = EightHalves(block);
     for (int r = 0; r < R; ++r) {
       const ActBlock& a = reinterpret_cast<const ActBlock*>(acts + r * act_stride)[b];
-      __m256i pairs = _mm256_maddubs_epi16(lo[0], Broadcast4(a.qs));
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi[0], Broadcast4(a.qs + 16)));
-      for (int s = 1; s < 4; ++s) {
-        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo[s], Broadcast4(a.qs + 4 * s)));
-        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi[s], Broadcast4(a.qs + 16 + 4 * s)));
+      auto pair_sums = [&](int s) {
+        return _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], Broadcast4(a.qs + 4 * s)),
+                                _mm256_maddubs_epi16(hi[s], Broadcast4(a.qs + 16 + 4 * s)));
+      };
+      __m256i dot;
+      if constexpr (kFifthBit) {
+        dot = _mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(pair_sums(0), pair_sums(1)), ones),
+                               _mm256_madd_epi16(_mm256_add_epi16(pair_sums(2), pair_sums(3)), ones));
+      } else {
+        const __m256i pairs = _mm256_add_epi16(_mm256_add_epi16(pair_sums(0), pair_sums(1)),
+                                               _mm256_add_epi16(pair_sums(2), pair_sums(3)));
+        dot = _mm256_madd_epi16(pairs, ones);
       }
-      __m256i dot = _mm256_madd_epi16(pairs, ones);
-      if constexpr (!kHasMin) {
-        // Q4_0 codes are value + 8.
-        dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(8 * block_sums[r * sums_stride + b]));
+      if constexpr (kOffset != 0) {
+        dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(kOffset * block_sums[r * sums_stride + b]));
       }
       const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(Half(a.d)));
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[r]);
@@ -110,13 +145,25 @@ void InterleavedQ8_0(int64_t n, const uint8_t* group, const uint8_t* acts, size_
 template <int R>
 void Q4_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
               int64_t ldy) {
-  InterleavedNibbles<false, R>(n, g, a, as, bs, ss, y, ldy);
+  InterleavedNibbles<false, false, R>(n, g, a, as, bs, ss, y, ldy);
 }
 
 template <int R>
 void Q4_1Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
               int64_t ldy) {
-  InterleavedNibbles<true, R>(n, g, a, as, bs, ss, y, ldy);
+  InterleavedNibbles<true, false, R>(n, g, a, as, bs, ss, y, ldy);
+}
+
+template <int R>
+void Q5_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
+              int64_t ldy) {
+  InterleavedNibbles<false, true, R>(n, g, a, as, bs, ss, y, ldy);
+}
+
+template <int R>
+void Q5_1Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
+              int64_t ldy) {
+  InterleavedNibbles<true, true, R>(n, g, a, as, bs, ss, y, ldy);
 }
 
 template <int R>

@@ -31,7 +31,7 @@ namespace qforge {
 QF_DECLARE_ISA_KERNELS(avx2)
 
 // The formats with interleaved-group kernels (kernels/interleaved.h), AVX2 only for now.
-#define QF_INTERLEAVED_FORMATS(X) X(Q4_0) X(Q4_1) X(Q8_0)
+#define QF_INTERLEAVED_FORMATS(X) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0)
 
 namespace avx2 {  // interleaved groups of eight weight rows with one or four activation rows
 #define QF_DECLARE_INTERLEAVED_KERNELS(T)                                                                        \
