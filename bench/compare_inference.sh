@@ -34,7 +34,7 @@ work="$(mktemp -d /tmp/qforge-infer.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 echo "== memory-bandwidth ceiling" >&2
-ceiling=$("$kernels" --quick --format q8_0 | awk -F'|' '/ceiling|bandwidth/ {print}' | head -4)
+ceiling=$("$kernels" --quick --format q8_0 | grep '^- memory-bandwidth ceiling' || true)
 
 if [[ -n "$files" ]]; then
   mkdir -p "$files"
@@ -44,8 +44,8 @@ if [[ -n "$files" ]]; then
 fi
 [[ -f "$work/f32.gguf" ]] ||
   "$qforge" quantize "$root/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$work/f32.gguf" --type F32 > /dev/null 2>&1
-echo "| type | threads | qforge pp512 t/s | llama.cpp pp512 t/s | qforge tg128 t/s | llama.cpp tg128 t/s | tg ratio |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| type | threads | qforge pp512 t/s | llama.cpp pp512 t/s | pp ratio | qforge tg128 t/s | llama.cpp tg128 t/s | tg ratio |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for type in $types; do
   echo "== $type" >&2
   [[ -f "$work/$type.gguf" ]] ||
@@ -57,8 +57,8 @@ for type in $types; do
     l=$("$llama_bin/llama-bench" -m "$work/$type.gguf" -p 512 -n 128 -r "$reps" -t "$threads" 2>/dev/null)
     l_pp=$(echo "$l" | awk -F'|' '$7 ~ /pp512/ {split($8, a, "±"); gsub(/ /, "", a[1]); print a[1]}')
     l_tg=$(echo "$l" | awk -F'|' '$7 ~ /tg128/ {split($8, a, "±"); gsub(/ /, "", a[1]); print a[1]}')
-    ratio=$(awk -v a="$q_tg" -v b="$l_tg" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}')
-    echo "| $type | $threads | $q_pp | ${l_pp:-?} | $q_tg | ${l_tg:-?} | $ratio |"
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
+    echo "| $type | $threads | $q_pp | ${l_pp:-?} | $(ratio "$q_pp" "$l_pp") | $q_tg | ${l_tg:-?} | $(ratio "$q_tg" "$l_tg") |"
   done
 done
 echo
