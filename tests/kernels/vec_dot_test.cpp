@@ -138,6 +138,33 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
   }
 }
 
+// F16 prompts widen the activation rows to float once and use a kernel that reads them so;
+// the widening is exact, so each row must still get the single dot's bits.
+TEST(VecDotF16Widened, MatchesSingleDotBitForBit) {
+  const VecDot4Fn wide = SelectVecDot4F16Widened();
+  if (!wide) GTEST_SKIP() << "no widened F16 kernel pairs with this CPU's single dot";
+  const VecDotFn one = SelectVecDot(GgmlType::F16);
+  std::mt19937 rng(5);
+  for (int64_t n : {7, 64, 576, 1000}) {
+    const auto w = Quantize(GgmlType::F16, RandomRow(rng, n, 0.05f), 2);
+    std::vector<QuantizedRow> halves;
+    std::vector<float> widened(static_cast<size_t>(4 * n));
+    for (int r = 0; r < 4; ++r) {
+      halves.push_back(Quantize(GgmlType::F16, RandomRow(rng, n, 1.0f), 0));
+      for (int64_t i = 0; i < n; ++i) widened[static_cast<size_t>(r * n + i)] = static_cast<float>(halves[r].values[i]);
+    }
+    float got[4];
+    wide(n, w.data, widened.data(), static_cast<size_t>(n) * sizeof(float), got);
+    for (int r = 0; r < 4; ++r) {
+      const float single = one(n, w.data, halves[r].data);
+      uint32_t a_bits, b_bits;
+      std::memcpy(&a_bits, &got[r], 4);
+      std::memcpy(&b_bits, &single, 4);
+      EXPECT_EQ(a_bits, b_bits) << "row " << r << " n=" << n << ": " << got[r] << " vs " << single;
+    }
+  }
+}
+
 std::vector<GgmlType> WeightTypes() {
   std::vector<GgmlType> types;
   for (const FormatOps& ops : AllFormatOps()) {

@@ -82,6 +82,7 @@ VecDotFn SelectVecDot(GgmlType weight_type) {
 
 VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa) {
   if (!IsaAvailable(isa)) return nullptr;
+  if (weight_type == GgmlType::F16) return isa == Isa::kAvx2 ? avx2::VecDot4F16 : nullptr;
   const IntegerKernels* k = FindIntegerKernels(isa, weight_type);  // none for the scalar level
   return k ? k->dot4 : nullptr;
 }
@@ -93,6 +94,10 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
     if (VecDotForIsa(weight_type, i)) return VecDot4ForIsa(weight_type, i);
   }
   return nullptr;
+}
+
+VecDot4Fn SelectVecDot4F16Widened() {
+  return SelectVecDot(GgmlType::F16) == avx2::VecDotF16 ? avx2::VecDot4F16Widened : nullptr;
 }
 
 }  // namespace qforge

@@ -1,6 +1,7 @@
 #include "qforge/kernels/matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "qforge/formats/blocks.h"
 #include "qforge/kernels/dispatch.h"
@@ -70,8 +71,23 @@ void MatMulInterleaved(const WeightMatrix& w, const QuantizedRows& x, float* y, 
 void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy, ThreadPool& pool) {
   if (w.interleaved) return MatMulInterleaved(w, x, y, ldy, pool);
   const VecDotFn dot = SelectVecDot(w.type);
-  const VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
+  VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
+  // F16 activation rows widened to float once here, not once per weight row in the kernel.
+  const uint8_t* rows4_data = x.data.data();
+  size_t rows4_stride = x.row_bytes;
+  std::vector<float> widened;
+  if (VecDot4Fn wide = rows4 > 0 && w.type == GgmlType::F16 ? SelectVecDot4F16Widened() : nullptr) {
+    widened.resize(static_cast<size_t>(rows4 * x.n));
+    pool.ParallelFor(static_cast<size_t>(rows4), [&](size_t begin, size_t end, int) {
+      for (size_t r = begin; r < end; ++r) {
+        FindFormatOps(GgmlType::F16)->dequantize_row(x.Row(static_cast<int64_t>(r)), widened.data() + r * x.n, x.n);
+      }
+    });
+    dot4 = wide;
+    rows4_data = reinterpret_cast<const uint8_t*>(widened.data());
+    rows4_stride = static_cast<size_t>(x.n) * sizeof(float);
+  }
   // Threads split the weight rows. Within a thread's share, a tile of weight rows stays in
   // cache while every activation row passes by, four at a time so that each weight block is
   // unpacked once per four rows. The four-row kernel gives each row the same bits as the
@@ -86,7 +102,7 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
           for (int64_t r = 0; r < rows4; r += 4) {
             for (size_t o = tile; o < tile_end; ++o) {
               float v[4];
-              dot4(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r), x.row_bytes, v);
+              dot4(w.n_in, w.Row(static_cast<int64_t>(o)), rows4_data + r * rows4_stride, rows4_stride, v);
               for (int k = 0; k < 4; ++k) y[(r + k) * ldy + static_cast<int64_t>(o)] = v[k];
             }
           }

@@ -33,6 +33,11 @@ QF_DECLARE_ISA_KERNELS(avx2)
 // The formats with interleaved-group kernels (kernels/interleaved.h), AVX2 only for now.
 #define QF_INTERLEAVED_FORMATS(X) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0)
 
+namespace avx2 {  // F16 weight row with four F16 activation rows, or the same widened to float
+void VecDot4F16(int64_t n, const void* w, const void* a, size_t stride, float* out);
+void VecDot4F16Widened(int64_t n, const void* w, const void* a, size_t stride, float* out);
+}  // namespace avx2
+
 namespace avx2 {  // interleaved groups of eight weight rows with one or four activation rows
 #define QF_DECLARE_INTERLEAVED_KERNELS(T)                                                                        \
   void Interleaved##T##x1(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, \
