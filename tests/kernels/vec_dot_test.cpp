@@ -141,8 +141,8 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
 // F16 prompts widen the activation rows to float once and use a kernel that reads them so;
 // the widening is exact, so each row must still get the single dot's bits.
 TEST(VecDotF16Widened, MatchesSingleDotBitForBit) {
-  const VecDot4Fn wide = SelectVecDot4F16Widened();
-  if (!wide) GTEST_SKIP() << "no widened F16 kernel pairs with this CPU's single dot";
+  const F16WidenedKernels wide = SelectF16Widened();
+  if (!wide.one) GTEST_SKIP() << "no widened F16 kernels pair with this CPU's single dot";
   const VecDotFn one = SelectVecDot(GgmlType::F16);
   std::mt19937 rng(5);
   for (int64_t n : {7, 64, 576, 1000}) {
@@ -154,9 +154,11 @@ TEST(VecDotF16Widened, MatchesSingleDotBitForBit) {
       for (int64_t i = 0; i < n; ++i) widened[static_cast<size_t>(r * n + i)] = static_cast<float>(halves[r].values[i]);
     }
     float got[4];
-    wide(n, w.data, widened.data(), static_cast<size_t>(n) * sizeof(float), got);
+    wide.four(n, w.data, widened.data(), static_cast<size_t>(n) * sizeof(float), got);
     for (int r = 0; r < 4; ++r) {
       const float single = one(n, w.data, halves[r].data);
+      const float single_widened = wide.one(n, w.data, widened.data() + r * n);
+      EXPECT_EQ(single_widened, single) << "row " << r << " n=" << n;
       uint32_t a_bits, b_bits;
       std::memcpy(&a_bits, &got[r], 4);
       std::memcpy(&b_bits, &single, 4);

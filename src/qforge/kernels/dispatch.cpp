@@ -96,8 +96,9 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
   return nullptr;
 }
 
-VecDot4Fn SelectVecDot4F16Widened() {
-  return SelectVecDot(GgmlType::F16) == avx2::VecDotF16 ? avx2::VecDot4F16Widened : nullptr;
+F16WidenedKernels SelectF16Widened() {
+  if (SelectVecDot(GgmlType::F16) != avx2::VecDotF16) return {};
+  return {avx2::VecDotF16Widened, avx2::VecDot4F16Widened};
 }
 
 }  // namespace qforge

@@ -22,9 +22,13 @@ VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa);
 // The four-row kernel of the ISA SelectVecDot picks, or null.
 VecDot4Fn SelectVecDot4(GgmlType weight_type);
 
-// For F16 weights: the four-row kernel that reads activation rows already widened to float
-// (exact, so each row keeps the single dot's bits) and need not convert them once per weight
-// row. Null unless it pairs with the single dot SelectVecDot(F16) picks.
-VecDot4Fn SelectVecDot4F16Widened();
+// For F16 weights: kernels that read activation rows already widened to float (exact, so each
+// row keeps the single dot's bits) and need not convert them once per weight row. Both null
+// unless they pair with the single dot SelectVecDot(F16) picks.
+struct F16WidenedKernels {
+  VecDotFn one = nullptr;
+  VecDot4Fn four = nullptr;
+};
+F16WidenedKernels SelectF16Widened();
 
 }  // namespace qforge

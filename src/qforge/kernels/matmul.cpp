@@ -70,23 +70,25 @@ void MatMulInterleaved(const WeightMatrix& w, const QuantizedRows& x, float* y, 
 
 void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy, ThreadPool& pool) {
   if (w.interleaved) return MatMulInterleaved(w, x, y, ldy, pool);
-  const VecDotFn dot = SelectVecDot(w.type);
+  VecDotFn dot = SelectVecDot(w.type);
   VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
-  // F16 activation rows widened to float once here, not once per weight row in the kernel.
-  const uint8_t* rows4_data = x.data.data();
-  size_t rows4_stride = x.row_bytes;
+  // F16 activation rows are widened to float once here, not once per weight row in the kernel.
+  const uint8_t* rows = x.data.data();
+  size_t row_stride = x.row_bytes;
   std::vector<float> widened;
-  if (VecDot4Fn wide = rows4 > 0 && w.type == GgmlType::F16 ? SelectVecDot4F16Widened() : nullptr) {
-    widened.resize(static_cast<size_t>(rows4 * x.n));
-    pool.ParallelFor(static_cast<size_t>(rows4), [&](size_t begin, size_t end, int) {
+  const F16WidenedKernels wide = w.type == GgmlType::F16 ? SelectF16Widened() : F16WidenedKernels{};
+  if (wide.one) {
+    widened.resize(static_cast<size_t>(x.n_rows * x.n));
+    pool.ParallelFor(static_cast<size_t>(x.n_rows), [&](size_t begin, size_t end, int) {
       for (size_t r = begin; r < end; ++r) {
-        FindFormatOps(GgmlType::F16)->dequantize_row(x.Row(static_cast<int64_t>(r)), widened.data() + r * x.n, x.n);
+        w.ops->dequantize_row(x.Row(static_cast<int64_t>(r)), widened.data() + r * x.n, x.n);
       }
     });
-    dot4 = wide;
-    rows4_data = reinterpret_cast<const uint8_t*>(widened.data());
-    rows4_stride = static_cast<size_t>(x.n) * sizeof(float);
+    dot = wide.one;
+    if (dot4) dot4 = wide.four;
+    rows = reinterpret_cast<const uint8_t*>(widened.data());
+    row_stride = static_cast<size_t>(x.n) * sizeof(float);
   }
   // Threads split the weight rows. Within a thread's share, a tile of weight rows stays in
   // cache while every activation row passes by, four at a time so that each weight block is
@@ -102,13 +104,13 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
           for (int64_t r = 0; r < rows4; r += 4) {
             for (size_t o = tile; o < tile_end; ++o) {
               float v[4];
-              dot4(w.n_in, w.Row(static_cast<int64_t>(o)), rows4_data + r * rows4_stride, rows4_stride, v);
+              dot4(w.n_in, w.Row(static_cast<int64_t>(o)), rows + r * row_stride, row_stride, v);
               for (int k = 0; k < 4; ++k) y[(r + k) * ldy + static_cast<int64_t>(o)] = v[k];
             }
           }
           for (int64_t r = rows4; r < x.n_rows; ++r) {
             for (size_t o = tile; o < tile_end; ++o) {
-              y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), x.Row(r));
+              y[r * ldy + static_cast<int64_t>(o)] = dot(w.n_in, w.Row(static_cast<int64_t>(o)), rows + r * row_stride);
             }
           }
         }

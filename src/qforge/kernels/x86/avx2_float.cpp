@@ -93,6 +93,12 @@ void VecDot4F16(int64_t n, const void* wp, const void* ap, size_t stride, float*
   RowsF16<4, false>(n, wp, ap, stride, out);
 }
 
+float VecDotF16Widened(int64_t n, const void* wp, const void* ap) {
+  float result;
+  RowsF16<1, true>(n, wp, ap, 0, &result);
+  return result;
+}
+
 void VecDot4F16Widened(int64_t n, const void* wp, const void* ap, size_t stride, float* out) {
   RowsF16<4, true>(n, wp, ap, stride, out);
 }

@@ -35,6 +35,7 @@ QF_DECLARE_ISA_KERNELS(avx2)
 
 namespace avx2 {  // F16 weight row with four F16 activation rows, or the same widened to float
 void VecDot4F16(int64_t n, const void* w, const void* a, size_t stride, float* out);
+float VecDotF16Widened(int64_t n, const void* w, const void* a);
 void VecDot4F16Widened(int64_t n, const void* w, const void* a, size_t stride, float* out);
 }  // namespace avx2
 
