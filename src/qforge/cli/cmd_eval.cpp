@@ -66,8 +66,8 @@ void PrintPhaseTimes(const char* who, const ModelRun& run) {
   std::vector<std::string> parts;
   auto rate = [](int64_t tokens, double seconds) { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0; };
   if (run.text.n_chunks > 0) {
-    const int64_t tokens = static_cast<int64_t>(run.text.n_chunks) * run.text.n_ctx;
-    parts.push_back(fmt::format("text {:.0f} s, {:.0f} tok/s", run.text.seconds, rate(tokens, run.text.seconds)));
+    parts.push_back(fmt::format("text {:.0f} s, {:.0f} tok/s", run.text.seconds,
+                                rate(run.text.tokens_evaluated(), run.text.seconds)));
   }
   for (const SuiteRun& s : run.suites) {
     parts.push_back(fmt::format("{} {:.0f} s, {:.0f} tok/s", s.name, s.seconds, rate(s.tokens_evaluated, s.seconds)));

@@ -68,7 +68,7 @@ json PhaseTimes(const ModelRun& base, const ModelRun& cand) {
     phases.push_back({{"phase", "text"},
                       {"baseline_seconds", base.text.seconds},
                       {"candidate_seconds", cand.text.seconds},
-                      {"tokens_evaluated", static_cast<int64_t>(cand.text.n_chunks) * cand.text.n_ctx}});
+                      {"tokens_evaluated", cand.text.tokens_evaluated()}});
   }
   for (size_t s = 0; s < base.suites.size() && s < cand.suites.size(); ++s) {
     phases.push_back({{"phase", "suite " + base.suites[s].name},

@@ -49,6 +49,9 @@ struct TextRun {
   std::vector<TopKDistribution> dists;      // baseline: one per scored token
   std::vector<TokenDivergence> divergence;  // candidate: one per scored token
   double seconds = 0.0;                     // wall time of the text's forward passes
+
+  // Forward-pass rows: every position of every chunk is evaluated.
+  int64_t tokens_evaluated() const { return static_cast<int64_t>(n_chunks) * n_ctx; }
 };
 
 struct ModelRun {
