@@ -52,6 +52,18 @@ std::string ValueAfter(const std::string& text, const std::string& key) {
 }
 
 // Pids of live processes whose command line is exactly `argv`.
+// A process's command line, or "" if it cannot be read. A process may exit between the scan
+// listing it and the read, and libstdc++'s filebuf throws on that read error (ESRCH), so the
+// scan must not let it escape (it once ended a test run in std::terminate).
+std::string ReadCmdline(const fs::path& path) {
+  try {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 std::vector<int> ProcessesRunning(const std::vector<std::string>& argv) {
   std::string want;
   for (const std::string& a : argv) want += a + '\0';
@@ -60,10 +72,7 @@ std::vector<int> ProcessesRunning(const std::vector<std::string>& argv) {
   for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    const std::string cmdline((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
-    if (cmdline == want) found.push_back(std::stoi(name));
+    if (ReadCmdline(it->path() / "cmdline") == want) found.push_back(std::stoi(name));
   }
   return found;
 }
@@ -293,7 +302,7 @@ TEST_F(SandboxRun, BackgroundChildrenDoNotOutliveTheRun) {
       "time.sleep(1.0)\n";
   SandboxResult r;
   const Clock::time_point start = Clock::now();
-  std::thread runner([&] { r = RunPythonSandboxed(program); });
+  std::jthread runner([&] { r = RunPythonSandboxed(program); });  // joins even if a check throws
   // Control: while the program sleeps, its child is visible, so the scan can find it.
   const bool seen = Eventually([&] { return !ProcessesRunning({"sleep", tag}).empty(); }, 1.5);
   runner.join();
