@@ -29,6 +29,18 @@ inline __m256 EightHalves(const uint8_t* p) {
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
+// Generation streams the weights once per token. The hardware prefetcher alone left Q8_0 at
+// 63-70% of the read bandwidth on Zen 1; asking for the group block four ahead raised it to
+// 88% (bench_kernels). Past the group's end this touches the next group, or nothing: a
+// prefetch never faults.
+constexpr size_t kPrefetchBlocks = 4;
+template <size_t kGroupBlock>
+inline void PrefetchAhead(const uint8_t* block) {
+  for (size_t line = 0; line < kGroupBlock; line += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBlocks * kGroupBlock + line), _MM_HINT_T0);
+  }
+}
+
 // The fifth bit of step S's codes as 0x10 per byte, from the regrouped bits (interleaved.h):
 // bit S of each byte for the low nibbles, bit 4 + S for the high ones. The 16-bit shifts move
 // bits across byte boundaries only below bit 4 (left) or above it (right), never into it.
@@ -73,6 +85,7 @@ void InterleavedNibbles(int64_t n, const uint8_t* group, const uint8_t* acts, si
   for (int r = 0; r < R; ++r) acc[r] = off[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint8_t* block = group + b * kGroupBlock;
+    PrefetchAhead<kGroupBlock>(block);
     const __m256i fifth = kFifthBit ? Load32(block + kFifthAt) : _mm256_setzero_si256();
     __m256i lo[4], hi[4];
     DecodeStep<kFifthBit, 0>(block + kCodesAt, fifth, lo, hi);
@@ -120,6 +133,7 @@ void InterleavedQ8_0(int64_t n, const uint8_t* group, const uint8_t* acts, size_
   for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint8_t* block = group + b * kGroupBlock;
+    PrefetchAhead<kGroupBlock>(block);
     const BlockQ8_0* a[R];
     __m256i dot[R];
     for (int r = 0; r < R; ++r) {
