@@ -1,5 +1,6 @@
-// A loaded model: its file (memory-mapped; weights are used in place), hyperparameters and
-// the weight views the forward pass reads.
+// A loaded model: its file (memory-mapped; weights are used in place, except the matrices
+// that get an interleaved copy, kernels/interleaved.h), hyperparameters and the weight views
+// the forward pass reads.
 #pragma once
 
 #include <memory>
