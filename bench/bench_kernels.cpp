@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "qforge/core/cpu_features.h"
-#include "qforge/formats/blocks.h"
 #include "qforge/formats/ggml_type.h"
 #include "qforge/formats/registry.h"
 #include "qforge/kernels/dispatch.h"
@@ -251,14 +250,7 @@ InterleavedFigures MeasureInterleaved(const qforge::FormatOps& ops, const qforge
   qforge::InterleaveRows(w, groups.data);
   const size_t group_bytes = qforge::InterleavedGroupBytes(ops.type, kRowValues);
   std::vector<int16_t> sums(kRowValues / 32);
-  if (ops.vec_dot_type == qforge::GgmlType::Q8_0) {
-    const auto* blocks = reinterpret_cast<const qforge::BlockQ8_0*>(act.data());
-    for (size_t b = 0; b < sums.size(); ++b) {
-      int sum = 0;
-      for (int8_t q : blocks[b].qs) sum += q;
-      sums[b] = static_cast<int16_t>(sum);
-    }
-  }
+  if (ops.vec_dot_type == qforge::GgmlType::Q8_0) qforge::Q8_0BlockSums(act.data(), kRowValues, sums.data());
   std::vector<uint8_t> acts(4 * act.size());
   for (int r = 0; r < 4; ++r) std::memcpy(acts.data() + r * act.size(), act.data(), act.size());
   std::vector<int16_t> sums4(4 * sums.size());

@@ -9,6 +9,15 @@
 
 namespace qforge {
 
+void Q8_0BlockSums(const uint8_t* row, int64_t n, int16_t* sums) {
+  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int sum = 0;
+    for (int8_t q : blocks[b].qs) sum += q;
+    sums[b] = static_cast<int16_t>(sum);  // at most 32 * 127 in magnitude
+  }
+}
+
 void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, GgmlType type,
                   QuantizedRows& out, ThreadPool& pool) {
   const FormatOps* ops = FindFormatOps(type);
@@ -24,13 +33,7 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
     for (size_t r = begin; r < end; ++r) {
       uint8_t* row = out.data.data() + r * out.row_bytes;
       ops->quantize_row_ref(x + r * stride, row, n, nullptr);
-      if (!sums) continue;
-      const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
-      for (int64_t b = 0; b < nb; ++b) {
-        int sum = 0;
-        for (int8_t q : blocks[b].qs) sum += q;
-        out.block_sums[r * nb + b] = static_cast<int16_t>(sum);
-      }
+      if (sums) Q8_0BlockSums(row, n, out.block_sums.data() + r * nb);
     }
   });
 }

@@ -44,6 +44,9 @@ struct QuantizedRows {
   const uint8_t* Row(int64_t r) const { return data.data() + static_cast<size_t>(r) * row_bytes; }
 };
 
+// The sum of each 32-code block of a Q8_0 row of `n` values (QuantizedRows::block_sums).
+void Q8_0BlockSums(const uint8_t* row, int64_t n, int16_t* sums);
+
 // Quantizes `n_rows` rows of `n` floats (row stride `stride` floats) to `type`.
 void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, GgmlType type,
                   QuantizedRows& out, ThreadPool& pool);

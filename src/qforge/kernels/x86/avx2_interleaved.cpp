@@ -156,35 +156,12 @@ void InterleavedQ8_0(int64_t n, const uint8_t* group, const uint8_t* acts, size_
   for (int r = 0; r < R; ++r) _mm256_storeu_ps(y + r * ldy, acc[r]);
 }
 
-template <int R>
-void Q4_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
-              int64_t ldy) {
-  InterleavedNibbles<false, false, R>(n, g, a, as, bs, ss, y, ldy);
-}
-
-template <int R>
-void Q4_1Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
-              int64_t ldy) {
-  InterleavedNibbles<true, false, R>(n, g, a, as, bs, ss, y, ldy);
-}
-
-template <int R>
-void Q5_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
-              int64_t ldy) {
-  InterleavedNibbles<false, true, R>(n, g, a, as, bs, ss, y, ldy);
-}
-
-template <int R>
-void Q5_1Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
-              int64_t ldy) {
-  InterleavedNibbles<true, true, R>(n, g, a, as, bs, ss, y, ldy);
-}
-
-template <int R>
-void Q8_0Rows(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, float* y,
-              int64_t ldy) {
-  InterleavedQ8_0<R>(n, g, a, as, bs, ss, y, ldy);
-}
+// Each format's kernel, by the number of activation rows.
+template <int R> constexpr InterleavedDotFn Q4_0Rows = InterleavedNibbles<false, false, R>;
+template <int R> constexpr InterleavedDotFn Q4_1Rows = InterleavedNibbles<true, false, R>;
+template <int R> constexpr InterleavedDotFn Q5_0Rows = InterleavedNibbles<false, true, R>;
+template <int R> constexpr InterleavedDotFn Q5_1Rows = InterleavedNibbles<true, true, R>;
+template <int R> constexpr InterleavedDotFn Q8_0Rows = InterleavedQ8_0<R>;
 
 }  // namespace
 
