@@ -25,6 +25,7 @@ struct QuantizeCliOptions {
   std::vector<std::string> tensor_types;
   bool pure = false;
   bool reference = false;
+  bool no_outlier_protection = false;
   bool verbose = false;
   int threads = 0;
 };
@@ -40,6 +41,7 @@ int RunQuantize(const QuantizeCliOptions& cli) {
   opt.mix = *mix;
   opt.pure = cli.pure;
   opt.reference_quantizer = cli.reference;
+  opt.protect_outliers = !cli.no_outlier_protection;
   opt.threads = cli.threads > 0 ? cli.threads : static_cast<int>(std::thread::hardware_concurrency());
   for (const auto& spec : cli.tensor_types) {
     auto o = ParseTensorTypeOverride(spec);
@@ -94,6 +96,8 @@ Subcommand AddQuantizeCommand(CLI::App& root) {
   app->add_option("--tensor-type", opt->tensor_types, "Override: REGEX=TYPE (repeatable, first match wins)");
   app->add_flag("--pure", opt->pure, "Every weight matrix gets the mix's base type");
   app->add_flag("--reference-quantizer", opt->reference, "Plain round-to-nearest instead of fitted scales");
+  app->add_flag("--no-outlier-protection", opt->no_outlier_protection,
+                 "Without an imatrix, weight every value the same (default: each scale group's largest weight counts 4x)");
   app->add_flag("-v,--verbose", opt->verbose, "Print a line per tensor");
   app->add_option("-t,--threads", opt->threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
   return {app, [opt] { return RunQuantize(*opt); }};

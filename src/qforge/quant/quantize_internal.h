@@ -3,10 +3,12 @@
 
 #include <cstdint>
 
+#include "qforge/quant/quantizer.h"
+
 namespace qforge::quant_internal {
 
 #define QF_DECLARE_ROW_QUANTIZER(NAME) \
-  void QuantizeRow##NAME(const float* x, void* out, int64_t n, const float* importance)
+  void QuantizeRow##NAME(const float* x, void* out, int64_t n, const RowWeighting& weighting)
 
 QF_DECLARE_ROW_QUANTIZER(Q4_0);
 QF_DECLARE_ROW_QUANTIZER(Q4_1);

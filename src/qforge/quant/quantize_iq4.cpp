@@ -13,12 +13,12 @@
 
 namespace qforge::quant_internal {
 
-void QuantizeRowIQ4_NL(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowIQ4_NL(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockIQ4_NL*>(out);
   float w[kQK];
   for (int64_t b = 0; b < n / kQK; ++b) {
     const float* xb = x + b * kQK;
-    BlockWeights(importance ? importance + b * kQK : nullptr, kQK, w);
+    BlockWeights(weighting, b * kQK, xb, kQK, kQK, w);
     uint8_t idx[kQK];
     const ScaleFit fit = FitScaleOnGrid({xb, kQK}, {w, kQK}, {kIq4Grid, 16}, idx);
     blocks[b].d = Fp32ToFp16(fit.d);
@@ -29,14 +29,14 @@ void QuantizeRowIQ4_NL(const float* x, void* out, int64_t n, const float* import
   }
 }
 
-void QuantizeRowIQ4_XS(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowIQ4_XS(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockIQ4_XS*>(out);
   SymmetricSpec spec{8, 32, 0, 0, -32, 31};
   spec.grid = kIq4Grid;
   float w[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
-    BlockWeights(importance ? importance + b * kQK_K : nullptr, kQK_K, w);
+    BlockWeights(weighting, b * kQK_K, xb, kQK_K, spec.sub_size, w);
     const SymmetricResult r = FitSymmetricSuperBlock(xb, w, spec);
     BlockIQ4_XS& blk = blocks[b];
     blk.d = r.d16;

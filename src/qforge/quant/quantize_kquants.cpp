@@ -32,13 +32,13 @@ void PackScalesMins6(const int* L, const int* M, uint8_t* out) {
 
 }  // namespace
 
-void QuantizeRowQ2_K(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ2_K(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ2_K*>(out);
   const AffineSpec spec{16, 16, 3, 15, 15};
   float w[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
-    BlockWeights(importance ? importance + b * kQK_K : nullptr, kQK_K, w);
+    BlockWeights(weighting, b * kQK_K, xb, kQK_K, spec.sub_size, w);
     const AffineResult r = FitAffineSuperBlock(xb, w, spec);
     BlockQ2_K& blk = blocks[b];
     blk.d = r.d16;
@@ -53,13 +53,13 @@ void QuantizeRowQ2_K(const float* x, void* out, int64_t n, const float* importan
   }
 }
 
-void QuantizeRowQ3_K(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ3_K(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ3_K*>(out);
   const SymmetricSpec spec{16, 16, -4, 3, -32, 31};
   float w[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
-    BlockWeights(importance ? importance + b * kQK_K : nullptr, kQK_K, w);
+    BlockWeights(weighting, b * kQK_K, xb, kQK_K, spec.sub_size, w);
     const SymmetricResult r = FitSymmetricSuperBlock(xb, w, spec);
     BlockQ3_K& blk = blocks[b];
     blk.d = r.d16;
@@ -84,13 +84,13 @@ void QuantizeRowQ3_K(const float* x, void* out, int64_t n, const float* importan
   }
 }
 
-void QuantizeRowQ4_K(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ4_K(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ4_K*>(out);
   const AffineSpec spec{8, 32, 15, 63, 63};
   float w[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
-    BlockWeights(importance ? importance + b * kQK_K : nullptr, kQK_K, w);
+    BlockWeights(weighting, b * kQK_K, xb, kQK_K, spec.sub_size, w);
     const AffineResult r = FitAffineSuperBlock(xb, w, spec);
     BlockQ4_K& blk = blocks[b];
     blk.d = r.d16;
@@ -105,13 +105,13 @@ void QuantizeRowQ4_K(const float* x, void* out, int64_t n, const float* importan
   }
 }
 
-void QuantizeRowQ5_K(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ5_K(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ5_K*>(out);
   const AffineSpec spec{8, 32, 31, 63, 63};
   float w[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
-    BlockWeights(importance ? importance + b * kQK_K : nullptr, kQK_K, w);
+    BlockWeights(weighting, b * kQK_K, xb, kQK_K, spec.sub_size, w);
     const AffineResult r = FitAffineSuperBlock(xb, w, spec);
     BlockQ5_K& blk = blocks[b];
     blk.d = r.d16;
@@ -129,13 +129,13 @@ void QuantizeRowQ5_K(const float* x, void* out, int64_t n, const float* importan
   }
 }
 
-void QuantizeRowQ6_K(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ6_K(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ6_K*>(out);
   const SymmetricSpec spec{16, 16, -32, 31, -128, 127};
   float w[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
-    BlockWeights(importance ? importance + b * kQK_K : nullptr, kQK_K, w);
+    BlockWeights(weighting, b * kQK_K, xb, kQK_K, spec.sub_size, w);
     const SymmetricResult r = FitSymmetricSuperBlock(xb, w, spec);
     BlockQ6_K& blk = blocks[b];
     blk.d = r.d16;

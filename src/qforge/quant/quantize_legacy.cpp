@@ -36,20 +36,16 @@ void RoundAffineCodes(const float* x, float d, float b, int q_max, uint8_t* q) {
 constexpr SweepWindow kSmallGridWindow{0.6f, 1.6f};
 constexpr SweepWindow kQ8Window{0.95f, 1.1f};
 
-uint16_t FitSymmetricBlock(const float* x, const float* importance, int lo, int hi, int8_t* q,
+uint16_t FitSymmetricBlock(const float* x, const float* w, int lo, int hi, int8_t* q,
                            SweepWindow window = kSmallGridWindow) {
-  float w[kQK];
-  BlockWeights(importance, kQK, w);
   const ScaleFit fit = FitScale({x, kQK}, {w, kQK}, lo, hi, q, window);
   const uint16_t d16 = Fp32ToFp16(fit.d);
   RoundCodes(x, Fp16ToFp32(d16), lo, hi, q);
   return d16;
 }
 
-void FitAffineBlock(const float* x, const float* importance, int q_max, uint16_t* d16, uint16_t* m16,
+void FitAffineBlock(const float* x, const float* w, int q_max, uint16_t* d16, uint16_t* m16,
                     uint8_t* q) {
-  float w[kQK];
-  BlockWeights(importance, kQK, w);
   const AffineFit fit = FitAffine({x, kQK}, {w, kQK}, q_max, false, q);
   *d16 = Fp32ToFp16(fit.d);
   *m16 = Fp32ToFp16(fit.b);
@@ -69,56 +65,68 @@ void PackHighBits(const uint8_t* codes, uint8_t* qh) {
 
 }  // namespace
 
-void QuantizeRowQ4_0(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ4_0(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ4_0*>(out);
   for (int64_t b = 0; b < n / kQK; ++b) {
     const float* xb = x + b * kQK;
+    float w[kQK];
+    BlockWeights(weighting, b * kQK, xb, kQK, kQK, w);
     int8_t q[kQK];
     uint8_t codes[kQK];
-    blocks[b].d = FitSymmetricBlock(xb, importance ? importance + b * kQK : nullptr, -8, 7, q);
+    blocks[b].d = FitSymmetricBlock(xb, w, -8, 7, q);
     for (int i = 0; i < kQK; ++i) codes[i] = static_cast<uint8_t>(q[i] + 8);
     PackNibbles(codes, blocks[b].qs);
   }
 }
 
-void QuantizeRowQ5_0(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ5_0(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ5_0*>(out);
   for (int64_t b = 0; b < n / kQK; ++b) {
     const float* xb = x + b * kQK;
+    float w[kQK];
+    BlockWeights(weighting, b * kQK, xb, kQK, kQK, w);
     int8_t q[kQK];
     uint8_t codes[kQK];
-    blocks[b].d = FitSymmetricBlock(xb, importance ? importance + b * kQK : nullptr, -16, 15, q);
+    blocks[b].d = FitSymmetricBlock(xb, w, -16, 15, q);
     for (int i = 0; i < kQK; ++i) codes[i] = static_cast<uint8_t>(q[i] + 16);
     PackNibbles(codes, blocks[b].qs);
     PackHighBits(codes, blocks[b].qh);
   }
 }
 
-void QuantizeRowQ8_0(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ8_0(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ8_0*>(out);
   for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    float w[kQK];
+    BlockWeights(weighting, b * kQK, xb, kQK, kQK, w);
     int8_t q[kQK];
     // 255 levels: the optimum sits within a few percent of amax/127, so sweep only there.
-    blocks[b].d = FitSymmetricBlock(x + b * kQK, importance ? importance + b * kQK : nullptr, -127,
-                                    127, q, kQ8Window);
+    blocks[b].d = FitSymmetricBlock(xb, w, -127, 127, q, kQ8Window);
     std::memcpy(blocks[b].qs, q, kQK);
   }
 }
 
-void QuantizeRowQ4_1(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ4_1(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ4_1*>(out);
   for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    float w[kQK];
+    BlockWeights(weighting, b * kQK, xb, kQK, kQK, w);
     uint8_t codes[kQK];
-    FitAffineBlock(x + b * kQK, importance ? importance + b * kQK : nullptr, 15, &blocks[b].d, &blocks[b].m, codes);
+    FitAffineBlock(xb, w, 15, &blocks[b].d, &blocks[b].m, codes);
     PackNibbles(codes, blocks[b].qs);
   }
 }
 
-void QuantizeRowQ5_1(const float* x, void* out, int64_t n, const float* importance) {
+void QuantizeRowQ5_1(const float* x, void* out, int64_t n, const RowWeighting& weighting) {
   auto* blocks = static_cast<BlockQ5_1*>(out);
   for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    float w[kQK];
+    BlockWeights(weighting, b * kQK, xb, kQK, kQK, w);
     uint8_t codes[kQK];
-    FitAffineBlock(x + b * kQK, importance ? importance + b * kQK : nullptr, 31, &blocks[b].d, &blocks[b].m, codes);
+    FitAffineBlock(xb, w, 31, &blocks[b].d, &blocks[b].m, codes);
     PackNibbles(codes, blocks[b].qs);
     PackHighBits(codes, blocks[b].qh);
   }

@@ -28,6 +28,9 @@ struct QuantizeOptions {
   const Imatrix* imatrix = nullptr;    // importance per input column, by tensor name
   std::vector<TensorTypeOverride> overrides;  // first match wins, before shape fallbacks
   int threads = 1;
+  // Without importance for a tensor inside the transformer blocks, weight each scale group's
+  // largest value more (RowWeighting::protect_group_max).
+  bool protect_outliers = true;
   // Use the formats' plain round-to-nearest reference quantizers instead of qforge's fitted
   // ones (for comparisons).
   bool reference_quantizer = false;

@@ -10,9 +10,18 @@
 
 namespace qforge {
 
+// How the squared error of a row's values is weighted.
+struct RowWeighting {
+  const float* importance = nullptr;  // one non-negative weight per column, or null
+  // Without an importance matrix: the largest |x| of each scale group (the values one scale
+  // serves) counts kGroupMaxWeight times, so the fit keeps it close to its value instead of
+  // trading it for the group's small values (docs/decisions.md, "Outlier protection").
+  bool protect_group_max = false;
+};
+inline constexpr float kGroupMaxWeight = 4.0f;
+
 // Quantizes one row of `n` values (a multiple of the type's block size) into `out`.
-// `importance` holds one non-negative weight per column, or is null.
-using RowQuantizerFn = void (*)(const float* x, void* out, int64_t n, const float* importance);
+using RowQuantizerFn = void (*)(const float* x, void* out, int64_t n, const RowWeighting& weighting);
 
 // Null for types qforge cannot quantize to.
 RowQuantizerFn FindRowQuantizer(GgmlType type);
