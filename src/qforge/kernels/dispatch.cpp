@@ -82,7 +82,11 @@ VecDotFn SelectVecDot(GgmlType weight_type) {
 
 VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa) {
   if (!IsaAvailable(isa)) return nullptr;
-  if (weight_type == GgmlType::F16) return isa == Isa::kAvx2 ? avx2::VecDot4F16 : nullptr;
+  if (weight_type == GgmlType::F16) {
+    if (isa == Isa::kAvx2) return avx2::VecDot4F16;
+    if (isa == Isa::kAvx512) return avx512::VecDot4F16;
+    return nullptr;
+  }
   const IntegerKernels* k = FindIntegerKernels(isa, weight_type);  // none for the scalar level
   return k ? k->dot4 : nullptr;
 }
@@ -97,8 +101,10 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
 }
 
 F16WidenedKernels SelectF16Widened() {
-  if (SelectVecDot(GgmlType::F16) != avx2::VecDotF16) return {};
-  return {avx2::VecDotF16Widened, avx2::VecDot4F16Widened};
+  const VecDotFn single = SelectVecDot(GgmlType::F16);
+  if (single == avx2::VecDotF16) return {avx2::VecDotF16Widened, avx2::VecDot4F16Widened};
+  if (single == avx512::VecDotF16) return {avx512::VecDotF16Widened, avx512::VecDot4F16Widened};
+  return {};
 }
 
 }  // namespace qforge

@@ -160,7 +160,15 @@ InterleavedKernels InterleavedKernelsForIsa(GgmlType type, Isa isa) {
 #undef QF_CASE
         default: return {};
       }
-    case Isa::kAvx512: return {};  // the AVX2 kernels serve AVX-512 CPUs
+    case Isa::kAvx512:
+      if (!DetectCpu().avx512_vnni) return {};  // the AVX2 kernels serve AVX-512 CPUs without VNNI
+      switch (type) {
+#define QF_CASE(T) \
+  case GgmlType::T: return {avx512::Interleaved##T##x1, avx512::Interleaved##T##x4};
+        QF_INTERLEAVED_FORMATS(QF_CASE)
+#undef QF_CASE
+        default: return {};
+      }
   }
   return {};
 }

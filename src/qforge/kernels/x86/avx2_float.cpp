@@ -32,76 +32,19 @@ float VecDotF32(int64_t n, const void* wp, const void* ap) {
 }
 
 namespace {
-
-// F16 rows as a template over R activation rows `stride` bytes apart, like the integer
-// kernels: each weight vector is converted once for all R rows, and row r's operations are the
-// same whatever R is (two accumulators, then the scalar tail). The activations are F16, or
-// (kWide) the same F16 values already widened to float, which is exact: either way every row
-// gets VecDotF16's bits.
-template <int R, bool kWide>
-void RowsF16(int64_t n, const void* wp, const void* ap, size_t stride, float* out) {
-  using Act = std::conditional_t<kWide, float, uint16_t>;
-  const auto load = [](const Act* p) {
-    if constexpr (kWide) {
-      return _mm256_loadu_ps(p);
-    } else {
-      return LoadHalf8(p);
-    }
-  };
-  const auto value = [](Act v) {
-    if constexpr (kWide) {
-      return v;
-    } else {
-      return Fp16ToFp32(v);
-    }
-  };
-  const auto* w = static_cast<const uint16_t*>(wp);
-  const Act* a[R];
-  __m256 acc0[R], acc1[R];
-  for (int r = 0; r < R; ++r) {
-    a[r] = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(ap) + r * stride);
-    acc0[r] = acc1[r] = _mm256_setzero_ps();
-  }
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256 w0 = LoadHalf8(w + i), w1 = LoadHalf8(w + i + 8);
-    for (int r = 0; r < R; ++r) {
-      acc0[r] = _mm256_fmadd_ps(w0, load(a[r] + i), acc0[r]);
-      acc1[r] = _mm256_fmadd_ps(w1, load(a[r] + i + 8), acc1[r]);
-    }
-  }
-  for (; i + 8 <= n; i += 8) {
-    const __m256 w0 = LoadHalf8(w + i);
-    for (int r = 0; r < R; ++r) acc0[r] = _mm256_fmadd_ps(w0, load(a[r] + i), acc0[r]);
-  }
-  for (int r = 0; r < R; ++r) {
-    float sum = HorizontalSum(_mm256_add_ps(acc0[r], acc1[r]));
-    for (int64_t j = i; j < n; ++j) sum += Fp16ToFp32(w[j]) * value(a[r][j]);
-    out[r] = sum;
-  }
-}
-
+// The vector operations f16_rows.inc is written in.
+struct F16Vec {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static V Zero() { return _mm256_setzero_ps(); }
+  static V LoadHalf(const uint16_t* p) { return LoadHalf8(p); }
+  static V LoadFloat(const float* p) { return _mm256_loadu_ps(p); }
+  static V Fma(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
+  static float Sum(V a, V b) { return HorizontalSum(_mm256_add_ps(a, b)); }
+};
 }  // namespace
 
-float VecDotF16(int64_t n, const void* wp, const void* ap) {
-  float result;
-  RowsF16<1, false>(n, wp, ap, 0, &result);
-  return result;
-}
-
-void VecDot4F16(int64_t n, const void* wp, const void* ap, size_t stride, float* out) {
-  RowsF16<4, false>(n, wp, ap, stride, out);
-}
-
-float VecDotF16Widened(int64_t n, const void* wp, const void* ap) {
-  float result;
-  RowsF16<1, true>(n, wp, ap, 0, &result);
-  return result;
-}
-
-void VecDot4F16Widened(int64_t n, const void* wp, const void* ap, size_t stride, float* out) {
-  RowsF16<4, true>(n, wp, ap, stride, out);
-}
+#include "qforge/kernels/x86/f16_rows.inc"
 
 float VecDotBF16(int64_t n, const void* wp, const void* ap) {
   const auto* w = static_cast<const uint16_t*>(wp);

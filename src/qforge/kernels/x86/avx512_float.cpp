@@ -1,6 +1,8 @@
 // AVX-512 (F/BW/VL/DQ) kernels for float, half and bfloat16 rows.
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "qforge/core/fp16.h"
 #include "qforge/kernels/x86/x86_kernels.h"
 
@@ -35,20 +37,20 @@ float VecDotF32(int64_t n, const void* wp, const void* ap) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-float VecDotF16(int64_t n, const void* wp, const void* ap) {
-  const auto* w = static_cast<const uint16_t*>(wp);
-  const auto* a = static_cast<const uint16_t*>(ap);
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(LoadHalf16(w + i), LoadHalf16(a + i), acc0);
-    acc1 = _mm512_fmadd_ps(LoadHalf16(w + i + 16), LoadHalf16(a + i + 16), acc1);
-  }
-  for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(LoadHalf16(w + i), LoadHalf16(a + i), acc0);
-  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-  for (; i < n; ++i) sum += Fp16ToFp32(w[i]) * Fp16ToFp32(a[i]);
-  return sum;
-}
+namespace {
+// The vector operations f16_rows.inc is written in.
+struct F16Vec {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V Zero() { return _mm512_setzero_ps(); }
+  static V LoadHalf(const uint16_t* p) { return LoadHalf16(p); }
+  static V LoadFloat(const float* p) { return _mm512_loadu_ps(p); }
+  static V Fma(V a, V b, V acc) { return _mm512_fmadd_ps(a, b, acc); }
+  static float Sum(V a, V b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
+};
+}  // namespace
+
+#include "qforge/kernels/x86/f16_rows.inc"
 
 float VecDotBF16(int64_t n, const void* wp, const void* ap) {
   const auto* w = static_cast<const uint16_t*>(wp);

@@ -30,24 +30,35 @@ namespace qforge {
 
 QF_DECLARE_ISA_KERNELS(avx2)
 
-// The formats with interleaved-group kernels (kernels/interleaved.h), AVX2 only for now.
+// The formats with interleaved-group kernels (kernels/interleaved.h), AVX2 and AVX-512 VNNI.
 #define QF_INTERLEAVED_FORMATS(X) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0)
 
-namespace avx2 {  // F16 weight row with four F16 activation rows, or the same widened to float
-void VecDot4F16(int64_t n, const void* w, const void* a, size_t stride, float* out);
-float VecDotF16Widened(int64_t n, const void* w, const void* a);
-void VecDot4F16Widened(int64_t n, const void* w, const void* a, size_t stride, float* out);
+// F16 weight row with four F16 activation rows, or the same widened to float, per ISA.
+#define QF_DECLARE_F16_ROWS_KERNELS                                                       \
+  void VecDot4F16(int64_t n, const void* w, const void* a, size_t stride, float* out); \
+  float VecDotF16Widened(int64_t n, const void* w, const void* a);                      \
+  void VecDot4F16Widened(int64_t n, const void* w, const void* a, size_t stride, float* out);
+namespace avx2 {
+QF_DECLARE_F16_ROWS_KERNELS
 }  // namespace avx2
+namespace avx512 {
+QF_DECLARE_F16_ROWS_KERNELS
+}  // namespace avx512
+#undef QF_DECLARE_F16_ROWS_KERNELS
 
-namespace avx2 {  // interleaved groups of eight weight rows with one or four activation rows
+// Interleaved groups of eight weight rows with one or four activation rows, per ISA.
 #define QF_DECLARE_INTERLEAVED_KERNELS(T)                                                                        \
   void Interleaved##T##x1(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, \
                           float* y, int64_t ldy);                                                                \
   void Interleaved##T##x4(int64_t n, const uint8_t* g, const uint8_t* a, size_t as, const int16_t* bs, size_t ss, \
                           float* y, int64_t ldy);
+namespace avx2 {
 QF_INTERLEAVED_FORMATS(QF_DECLARE_INTERLEAVED_KERNELS)
-#undef QF_DECLARE_INTERLEAVED_KERNELS
 }  // namespace avx2
+namespace avx512 {
+QF_INTERLEAVED_FORMATS(QF_DECLARE_INTERLEAVED_KERNELS)
+}  // namespace avx512
+#undef QF_DECLARE_INTERLEAVED_KERNELS
 
 namespace avx2 {  // attention loops (kernels/attention.h)
 void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n);
