@@ -76,9 +76,9 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
   VecDotFn dot = SelectVecDot(w.type);
   VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
-  // F16 activation rows of a prompt are widened to float once here, not once per weight row
-  // in the kernel. A single row (generation) is not: the conversion in the kernel costs less
-  // than the extra pass and the doubled activation reads (SmolLM2 F16 generation on Zen 4,
+  // Four or more F16 activation rows (a prompt) are widened to float once here, not once per
+  // weight row in the kernel. Fewer (generation) are not: the conversion in the kernel costs
+  // less than the extra pass and the doubled activation reads (SmolLM2 F16 generation on Zen 4,
   // AVX-512, 1 thread: 60-65 -> 80-83 tokens/s, bench_inference A/B in one run).
   const uint8_t* rows = x.data.data();
   size_t row_stride = x.row_bytes;
