@@ -138,31 +138,52 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
   }
 }
 
-// F16 prompts widen the activation rows to float once and use a kernel that reads them so;
-// the widening is exact, so each row must still get the single dot's bits.
+uint32_t Bits(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  return bits;
+}
+
+// F16 prompts widen the activation rows to float once and use kernels that read them so (one
+// weight row, or a register tile of several, against four activation rows); the widening is
+// exact, so each (weight row, activation row) pair must still get the single dot's bits.
 TEST(VecDotF16Widened, MatchesSingleDotBitForBit) {
   const F16WidenedKernels wide = SelectF16Widened();
   if (!wide.one) GTEST_SKIP() << "no widened F16 kernels pair with this CPU's single dot";
   const VecDotFn one = SelectVecDot(GgmlType::F16);
+  const int n_weight_rows = std::max(1, wide.tile_rows);
   std::mt19937 rng(5);
-  for (int64_t n : {7, 64, 576, 1000}) {
-    const auto w = Quantize(GgmlType::F16, RandomRow(rng, n, 0.05f), 2);
+  for (int64_t n : {7, 16, 40, 64, 576, 1000}) {
+    // Rows not adjacent and, with the odd extra floats and halves, not vector-aligned.
+    const size_t w_stride = static_cast<size_t>(n + 3) * sizeof(uint16_t);
+    const size_t a_stride = static_cast<size_t>(n + 5) * sizeof(float);
+    std::vector<QuantizedRow> weights;
+    std::vector<uint16_t> weight_rows(static_cast<size_t>(n_weight_rows) * (w_stride / 2));
+    for (int k = 0; k < n_weight_rows; ++k) {
+      weights.push_back(Quantize(GgmlType::F16, RandomRow(rng, n, 0.05f), 2));
+      std::memcpy(weight_rows.data() + k * (w_stride / 2), weights[k].data, static_cast<size_t>(n) * 2);
+    }
     std::vector<QuantizedRow> halves;
-    std::vector<float> widened(static_cast<size_t>(4 * n));
+    std::vector<float> widened(4 * (a_stride / sizeof(float)) + 1);
+    float* rows = widened.data() + 1;
     for (int r = 0; r < 4; ++r) {
       halves.push_back(Quantize(GgmlType::F16, RandomRow(rng, n, 1.0f), 0));
-      for (int64_t i = 0; i < n; ++i) widened[static_cast<size_t>(r * n + i)] = static_cast<float>(halves[r].values[i]);
+      for (int64_t i = 0; i < n; ++i) rows[r * (a_stride / sizeof(float)) + i] = static_cast<float>(halves[r].values[i]);
     }
-    float got[4];
-    wide.four(n, w.data, widened.data(), static_cast<size_t>(n) * sizeof(float), got);
+    float four[4];
+    wide.four(n, weights[0].data, rows, a_stride, four);
+    float tile[4 * kMaxF16TileRows];
+    if (wide.tile) wide.tile(n, weight_rows.data(), w_stride, rows, a_stride, tile);
     for (int r = 0; r < 4; ++r) {
-      const float single = one(n, w.data, halves[r].data);
-      const float single_widened = wide.one(n, w.data, widened.data() + r * n);
-      EXPECT_EQ(single_widened, single) << "row " << r << " n=" << n;
-      uint32_t a_bits, b_bits;
-      std::memcpy(&a_bits, &got[r], 4);
-      std::memcpy(&b_bits, &single, 4);
-      EXPECT_EQ(a_bits, b_bits) << "row " << r << " n=" << n << ": " << got[r] << " vs " << single;
+      const float* row = rows + r * (a_stride / sizeof(float));
+      const float single = one(n, weights[0].data, halves[r].data);
+      EXPECT_EQ(Bits(wide.one(n, weights[0].data, row)), Bits(single)) << "row " << r << " n=" << n;
+      EXPECT_EQ(Bits(four[r]), Bits(single)) << "row " << r << " n=" << n << ": " << four[r] << " vs " << single;
+      for (int k = 0; wide.tile && k < wide.tile_rows; ++k) {
+        const float expected = one(n, weights[k].data, halves[r].data);
+        EXPECT_EQ(Bits(tile[k * 4 + r]), Bits(expected))
+            << "tile weight row " << k << " activation row " << r << " n=" << n << ": " << tile[k * 4 + r] << " vs " << expected;
+      }
     }
   }
 }

@@ -100,10 +100,17 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
   return nullptr;
 }
 
+static_assert(avx512::kF16TileRows <= kMaxF16TileRows);
+
 F16WidenedKernels SelectF16Widened() {
   const VecDotFn single = SelectVecDot(GgmlType::F16);
-  if (single == avx2::VecDotF16) return {avx2::VecDotF16Widened, avx2::VecDot4F16Widened};
-  if (single == avx512::VecDotF16) return {avx512::VecDotF16Widened, avx512::VecDot4F16Widened};
+  if (single == avx2::VecDotF16) {
+    return {avx2::VecDotF16Widened, avx2::VecDot4F16Widened, nullptr, 0, avx2::WidenThroughF16};
+  }
+  if (single == avx512::VecDotF16) {
+    return {avx512::VecDotF16Widened, avx512::VecDot4F16Widened, avx512::TileF16Widened, avx512::kF16TileRows,
+            avx512::WidenThroughF16};
+  }
   return {};
 }
 

@@ -23,11 +23,20 @@ VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa);
 VecDot4Fn SelectVecDot4(GgmlType weight_type);
 
 // For F16 weights: kernels that read activation rows already widened to float (exact, so each
-// row keeps the single dot's bits) and need not convert them once per weight row. Both null
-// unless they pair with the single dot SelectVecDot(F16) picks.
+// row keeps the single dot's bits) and need not convert them once per weight row. All null
+// unless they pair with the single dot SelectVecDot(F16) picks. `tile` dots tile_rows weight
+// rows (w_stride bytes apart) with four activation rows: out[k * 4 + r] for weight row k and
+// activation row r. `widen` turns float activations into those rows: each value rounded to
+// half precision (nearest even, as Fp32ToFp16) and back.
+using F16TileFn = void (*)(int64_t n, const void* weights, size_t w_stride, const void* activations,
+                           size_t a_stride, float* out);
+inline constexpr int kMaxF16TileRows = 4;
 struct F16WidenedKernels {
   VecDotFn one = nullptr;
   VecDot4Fn four = nullptr;
+  F16TileFn tile = nullptr;
+  int tile_rows = 0;
+  void (*widen)(const float* x, float* out, int64_t n) = nullptr;
 };
 F16WidenedKernels SelectF16Widened();
 

@@ -25,12 +25,19 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
   out.n_rows = n_rows;
   out.n = n;
   out.row_bytes = static_cast<size_t>(*RowBytes(type, static_cast<uint64_t>(n)));
-  out.data.resize(out.row_bytes * static_cast<size_t>(n_rows));
+  const F16WidenedKernels wide = type == GgmlType::F16 && n_rows >= 4 ? SelectF16Widened() : F16WidenedKernels{};
+  out.data.resize(wide.widen ? 0 : out.row_bytes * static_cast<size_t>(n_rows));
+  out.widened_stride = wide.widen ? (n + 15) / 16 * 16 : 0;
+  out.widened.resize(static_cast<size_t>(n_rows * out.widened_stride));
   const bool sums = type == GgmlType::Q8_0;
   const int64_t nb = n / kQK;
   out.block_sums.resize(sums ? static_cast<size_t>(n_rows * nb) : 0);
   pool.ParallelFor(static_cast<size_t>(n_rows), [&](size_t begin, size_t end, int) {
     for (size_t r = begin; r < end; ++r) {
+      if (wide.widen) {
+        wide.widen(x + r * stride, out.widened.data() + r * out.widened_stride, n);
+        continue;
+      }
       uint8_t* row = out.data.data() + r * out.row_bytes;
       ops->quantize_row_ref(x + r * stride, row, n, nullptr);
       if (sums) Q8_0BlockSums(row, n, out.block_sums.data() + r * nb);
@@ -76,39 +83,43 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
   VecDotFn dot = SelectVecDot(w.type);
   VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
-  // Four or more F16 activation rows (a prompt) are widened to float once here, not once per
-  // weight row in the kernel. Fewer (generation) are not: the conversion in the kernel costs
-  // less than the extra pass and the doubled activation reads (SmolLM2 F16 generation on Zen 4,
-  // AVX-512, 1 thread: 60-65 -> 80-83 tokens/s, bench_inference A/B in one run).
+  // F16 prompts arrive widened to float (QuantizedRows::widened); generation's single row
+  // does not: converting it in the kernel costs less than an extra pass and doubled activation
+  // reads (SmolLM2 F16 generation on Zen 4, AVX-512, 1 thread: 60-65 -> 80-83 tokens/s,
+  // bench_inference A/B in one run).
   const uint8_t* rows = x.data.data();
   size_t row_stride = x.row_bytes;
-  std::vector<float> widened;
-  const F16WidenedKernels wide = (w.type == GgmlType::F16 && dot4) ? SelectF16Widened() : F16WidenedKernels{};
-  if (wide.one) {
-    widened.resize(static_cast<size_t>(x.n_rows * x.n));
-    pool.ParallelFor(static_cast<size_t>(x.n_rows), [&](size_t begin, size_t end, int) {
-      for (size_t r = begin; r < end; ++r) {
-        w.ops->dequantize_row(x.Row(static_cast<int64_t>(r)), widened.data() + r * x.n, x.n);
-      }
-    });
+  F16WidenedKernels wide;
+  if (w.type == GgmlType::F16 && !x.widened.empty()) {
+    wide = SelectF16Widened();
     dot = wide.one;
     dot4 = wide.four;
-    rows = reinterpret_cast<const uint8_t*>(widened.data());
-    row_stride = static_cast<size_t>(x.n) * sizeof(float);
+    rows = reinterpret_cast<const uint8_t*>(x.widened.data());
+    row_stride = static_cast<size_t>(x.widened_stride) * sizeof(float);
   }
   // Threads split the weight rows. Within a thread's share, a tile of weight rows stays in
   // cache while every activation row passes by, four at a time so that each weight block is
-  // unpacked once per four rows. The four-row kernel gives each row the same bits as the
-  // single dot, so results do not depend on the batch size.
+  // unpacked once per four rows. F16 prompts go further: a register tile of `tile_rows` weight
+  // rows meets the four activation rows at once (dispatch.h). Every kernel gives each row the
+  // same bits as the single dot, so results do not depend on the batch size.
   constexpr size_t kGrain = 16;
-  constexpr size_t kTile = 32;
+  const size_t step = wide.tile ? static_cast<size_t>(wide.tile_rows) : 1;
+  const size_t tile_size = 32 / step * step;
   pool.ParallelFor(
       static_cast<size_t>(w.n_out),
       [&](size_t begin, size_t end, int) {
-        for (size_t tile = begin; tile < end; tile += kTile) {
-          const size_t tile_end = std::min(end, tile + kTile);
+        for (size_t tile = begin; tile < end; tile += tile_size) {
+          const size_t tile_end = std::min(end, tile + tile_size);
           for (int64_t r = 0; r < rows4; r += 4) {
-            for (size_t o = tile; o < tile_end; ++o) {
+            size_t o = tile;
+            for (; wide.tile && o + step <= tile_end; o += step) {
+              float v[4 * kMaxF16TileRows];
+              wide.tile(w.n_in, w.Row(static_cast<int64_t>(o)), w.row_bytes, rows + r * row_stride, row_stride, v);
+              for (size_t k = 0; k < step; ++k) {
+                for (int64_t q = 0; q < 4; ++q) y[(r + q) * ldy + static_cast<int64_t>(o + k)] = v[k * 4 + q];
+              }
+            }
+            for (; o < tile_end; ++o) {
               float v[4];
               dot4(w.n_in, w.Row(static_cast<int64_t>(o)), rows + r * row_stride, row_stride, v);
               for (int k = 0; k < 4; ++k) y[(r + k) * ldy + static_cast<int64_t>(o)] = v[k];

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "qforge/core/aligned_allocator.h"
 #include "qforge/core/thread_pool.h"
 #include "qforge/formats/registry.h"
 
@@ -40,6 +41,12 @@ struct QuantizedRows {
   size_t row_bytes = 0;
   std::vector<uint8_t> data;
   std::vector<int16_t> block_sums;  // Q8_0 rows: each block's code sum (n / 32 per row)
+  // F16 rows of a prompt (four or more, where the CPU has kernels that read them so): the
+  // floats the halves stand for, in place of `data`, each row on a cache line, `widened_stride`
+  // floats apart. The F16 kernels then neither widen an activation once per weight row nor
+  // once per weight that reads the same input.
+  std::vector<float, AlignedAllocator<float>> widened;
+  int64_t widened_stride = 0;
 
   const uint8_t* Row(int64_t r) const { return data.data() + static_cast<size_t>(r) * row_bytes; }
 };

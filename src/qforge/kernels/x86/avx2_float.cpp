@@ -39,6 +39,8 @@ struct F16Vec {
   static V Zero() { return _mm256_setzero_ps(); }
   static V LoadHalf(const uint16_t* p) { return LoadHalf8(p); }
   static V LoadFloat(const float* p) { return _mm256_loadu_ps(p); }
+  static void StoreFloat(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V RoundToHalf(V v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
   static V Fma(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
   static float Sum(V a, V b) { return HorizontalSum(_mm256_add_ps(a, b)); }
 };

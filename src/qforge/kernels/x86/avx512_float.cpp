@@ -45,12 +45,18 @@ struct F16Vec {
   static V Zero() { return _mm512_setzero_ps(); }
   static V LoadHalf(const uint16_t* p) { return LoadHalf16(p); }
   static V LoadFloat(const float* p) { return _mm512_loadu_ps(p); }
+  static void StoreFloat(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V RoundToHalf(V v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
   static V Fma(V a, V b, V acc) { return _mm512_fmadd_ps(a, b, acc); }
   static float Sum(V a, V b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
 };
 }  // namespace
 
 #include "qforge/kernels/x86/f16_rows.inc"
+
+void TileF16Widened(int64_t n, const void* wp, size_t w_stride, const void* ap, size_t a_stride, float* out) {
+  TileF16<kF16TileRows, 4, true>(n, wp, w_stride, ap, a_stride, out);
+}
 
 float VecDotBF16(int64_t n, const void* wp, const void* ap) {
   const auto* w = static_cast<const uint16_t*>(wp);

@@ -33,16 +33,22 @@ QF_DECLARE_ISA_KERNELS(avx2)
 // The formats with interleaved-group kernels (kernels/interleaved.h), AVX2 and AVX-512 VNNI.
 #define QF_INTERLEAVED_FORMATS(X) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0)
 
-// F16 weight row with four F16 activation rows, or the same widened to float, per ISA.
+// F16 weight row with four F16 activation rows, or the same widened to float, per ISA, and
+// the widening of float activations (rounded through half precision).
 #define QF_DECLARE_F16_ROWS_KERNELS                                                       \
   void VecDot4F16(int64_t n, const void* w, const void* a, size_t stride, float* out); \
   float VecDotF16Widened(int64_t n, const void* w, const void* a);                      \
-  void VecDot4F16Widened(int64_t n, const void* w, const void* a, size_t stride, float* out);
+  void VecDot4F16Widened(int64_t n, const void* w, const void* a, size_t stride, float* out); \
+  void WidenThroughF16(const float* x, float* out, int64_t n);
 namespace avx2 {
 QF_DECLARE_F16_ROWS_KERNELS
 }  // namespace avx2
 namespace avx512 {
 QF_DECLARE_F16_ROWS_KERNELS
+// kF16TileRows weight rows with four widened activation rows (dispatch.h's F16TileFn): 24
+// accumulators of AVX-512's 32 registers. AVX2's 16 registers hold one weight row's eight.
+inline constexpr int kF16TileRows = 3;
+void TileF16Widened(int64_t n, const void* w, size_t w_stride, const void* a, size_t a_stride, float* out);
 }  // namespace avx512
 #undef QF_DECLARE_F16_ROWS_KERNELS
 
