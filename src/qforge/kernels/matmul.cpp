@@ -102,9 +102,9 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
   // unpacked once per four rows. F16 prompts go further: a register tile of `tile_rows` weight
   // rows meets the four activation rows at once (dispatch.h). Every kernel gives each row the
   // same bits as the single dot, so results do not depend on the batch size.
-  constexpr size_t kGrain = 16;
   const size_t step = wide.tile ? static_cast<size_t>(wide.tile_rows) : 1;
   const size_t tile_size = 32 / step * step;
+  const size_t grain = 16 * step;  // thread shares split into whole register tiles
   pool.ParallelFor(
       static_cast<size_t>(w.n_out),
       [&](size_t begin, size_t end, int) {
@@ -132,7 +132,7 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
           }
         }
       },
-      kGrain);
+      grain);
 }
 
 void DequantizeRow(const WeightMatrix& w, int64_t row, float* out) {

@@ -140,18 +140,28 @@ void InferenceContext::ForwardRows(const int32_t* tokens, int n, int first_out, 
   const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * c_.head_dim_v;
 
   for (int i = 0; i < n; ++i) DequantizeRow(W.token_embd, tokens[i], &x_[static_cast<size_t>(i) * d]);
-  for (int i = 0; i < n; ++i) {
+  // A prompt's per-row work is split across the threads like its matmuls (each row's
+  // arithmetic is the same whichever thread does it); a single row runs inline.
+  const auto each_row = [&](int rows, const auto& fn) {
+    pool_.ParallelFor(
+        static_cast<size_t>(rows),
+        [&](size_t begin, size_t end, int) {
+          for (size_t i = begin; i < end; ++i) fn(static_cast<int>(i));
+        },
+        4);
+  };
+  each_row(n, [&](int i) {
     rope_.Compute(row_pos_[static_cast<size_t>(i)], &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot]);
-  }
+  });
 
   for (int layer = 0; layer < c_.n_layer; ++layer) {
     const LayerWeights& L = W.layers[static_cast<size_t>(layer)];
-    for (int i = 0; i < n; ++i) {
+    each_row(n, [&](int i) {
       RmsNorm(&x_[static_cast<size_t>(i) * d], L.attn_norm.data(), d, c_.rms_eps, &xn_[static_cast<size_t>(i) * d]);
-    }
+    });
     Project(xn_.data(), n, {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}});
 
-    for (int i = 0; i < n; ++i) {
+    each_row(n, [&](int i) {
       float* q = &q_[static_cast<size_t>(i) * q_dim];
       float* k = &k_[static_cast<size_t>(i) * k_dim];
       float* v = &v_[static_cast<size_t>(i) * v_dim];
@@ -171,18 +181,18 @@ void InferenceContext::ForwardRows(const int32_t* tokens, int n, int first_out, 
       const int seq = row_seq_[static_cast<size_t>(i)], pos = row_pos_[static_cast<size_t>(i)];
       SelectAttentionKernels().from_f32(k, KeyRow(layer, seq, pos), k_dim);
       SelectAttentionKernels().from_f32(v, ValueRow(layer, seq, pos), v_dim);
-    }
+    });
     Attention(layer, n);
     Project(attn_.data(), n, {{&L.wo, tmp_.data()}});
-    for (int i = 0; i < n; ++i) AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
-
-    for (int i = 0; i < n; ++i) {
+    each_row(n, [&](int i) {
+      AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
       RmsNorm(&x_[static_cast<size_t>(i) * d], L.ffn_norm.data(), d, c_.rms_eps, &xn_[static_cast<size_t>(i) * d]);
-    }
+    });
     Project(xn_.data(), n, {{&L.w_gate, ffn_gate_.data()}, {&L.w_up, ffn_up_.data()}});
-    SwiGlu(ffn_gate_.data(), ffn_up_.data(), static_cast<int64_t>(n) * c_.n_ff);
+    const int64_t n_ff = c_.n_ff;
+    each_row(n, [&](int i) { SwiGlu(&ffn_gate_[static_cast<size_t>(i * n_ff)], &ffn_up_[static_cast<size_t>(i * n_ff)], n_ff); });
     Project(ffn_gate_.data(), n, {{&L.w_down, tmp_.data()}});
-    for (int i = 0; i < n; ++i) AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d);
+    each_row(n, [&](int i) { AddInPlace(&x_[static_cast<size_t>(i) * d], &tmp_[static_cast<size_t>(i) * d], d); });
   }
 
   if (logits_out == nullptr || first_out >= n) return;
