@@ -100,6 +100,19 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
   return nullptr;
 }
 
+QuantizeRowFn SelectActivationQuantizer(GgmlType type) {
+  if (IsaAvailable(Isa::kAvx2)) {
+    switch (type) {
+      case GgmlType::Q8_0: return avx2::QuantizeRowQ8_0;
+      case GgmlType::Q8_1: return avx2::QuantizeRowQ8_1;
+      case GgmlType::Q8_K: return avx2::QuantizeRowQ8_K;
+      default: break;
+    }
+  }
+  const FormatOps* ops = FindFormatOps(type);
+  return ops ? ops->quantize_row_ref : nullptr;
+}
+
 static_assert(avx512::kF16TileRows <= kMaxF16TileRows);
 
 F16WidenedKernels SelectF16Widened() {

@@ -22,6 +22,10 @@ VecDot4Fn VecDot4ForIsa(GgmlType weight_type, Isa isa);
 // The four-row kernel of the ISA SelectVecDot picks, or null.
 VecDot4Fn SelectVecDot4(GgmlType weight_type);
 
+// The quantizer of activation rows to `type`: for Q8_0, Q8_1 and Q8_K an AVX2 kernel where
+// the CPU has AVX2 (its bytes are the reference's, tested), otherwise the reference in formats/.
+QuantizeRowFn SelectActivationQuantizer(GgmlType type);
+
 // For F16 weights: kernels that read activation rows already widened to float (exact, so each
 // row keeps the single dot's bits) and need not convert them once per weight row. All null
 // unless they pair with the single dot SelectVecDot(F16) picks. `tile` dots tile_rows weight

@@ -20,7 +20,7 @@ void Q8_0BlockSums(const uint8_t* row, int64_t n, int16_t* sums) {
 
 void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, GgmlType type,
                   QuantizedRows& out, ThreadPool& pool) {
-  const FormatOps* ops = FindFormatOps(type);
+  const QuantizeRowFn quantize = SelectActivationQuantizer(type);
   out.type = type;
   out.n_rows = n_rows;
   out.n = n;
@@ -39,7 +39,7 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
         continue;
       }
       uint8_t* row = out.data.data() + r * out.row_bytes;
-      ops->quantize_row_ref(x + r * stride, row, n, nullptr);
+      quantize(x + r * stride, row, n, nullptr);
       if (sums) Q8_0BlockSums(row, n, out.block_sums.data() + r * nb);
     }
   });

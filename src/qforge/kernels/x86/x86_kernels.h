@@ -66,6 +66,12 @@ QF_INTERLEAVED_FORMATS(QF_DECLARE_INTERLEAVED_KERNELS)
 }  // namespace avx512
 #undef QF_DECLARE_INTERLEAVED_KERNELS
 
+namespace avx2 {  // activation rows to Q8_0, Q8_1, Q8_K, bytes identical to formats/ (dispatch.h)
+void QuantizeRowQ8_0(const float* x, void* dst, int64_t n, const float* unused);
+void QuantizeRowQ8_1(const float* x, void* dst, int64_t n, const float* unused);
+void QuantizeRowQ8_K(const float* x, void* dst, int64_t n, const float* unused);
+}  // namespace avx2
+
 namespace avx2 {  // attention loops (kernels/attention.h)
 void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n);
 void AttentionScores(const float* q, int n_q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale,
