@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "qforge/core/cpu_features.h"
+#include "qforge/kernels/x86/x86_kernels.h"
+
 namespace qforge {
 
 void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
@@ -17,11 +20,19 @@ void AddInPlace(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-void SwiGlu(float* gate, const float* up, int64_t n) {
+void SwiGluRef(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+void SwiGlu(float* gate, const float* up, int64_t n) {
+  // The AVX2 version evaluates e^x with its own polynomial (within 2 ulp of std::exp), as
+  // llama.cpp's vector SiLU does; it was 5% of a Q4_0 prompt's time as a scalar loop.
+  static const bool avx2 = static_cast<int>(BestIsa()) >= static_cast<int>(Isa::kAvx2);
+  if (avx2) return avx2::SwiGlu(gate, up, n);
+  SwiGluRef(gate, up, n);
 }
 
 }  // namespace qforge

@@ -14,7 +14,9 @@ void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* o
 // x += y
 void AddInPlace(float* x, const float* y, int64_t n);
 
-// gate[i] = silu(gate[i]) * up[i]
+// gate[i] = silu(gate[i]) * up[i]: the CPU's vector version (e^x by polynomial, within a few
+// ulp of SwiGluRef), or SwiGluRef, the scalar definition with std::exp.
 void SwiGlu(float* gate, const float* up, int64_t n);
+void SwiGluRef(float* gate, const float* up, int64_t n);
 
 }  // namespace qforge

@@ -72,6 +72,10 @@ void QuantizeRowQ8_1(const float* x, void* dst, int64_t n, const float* unused);
 void QuantizeRowQ8_K(const float* x, void* dst, int64_t n, const float* unused);
 }  // namespace avx2
 
+namespace avx2 {  // element-wise operations (kernels/ops.h)
+void SwiGlu(float* gate, const float* up, int64_t n);
+}  // namespace avx2
+
 namespace avx2 {  // attention loops (kernels/attention.h)
 void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n);
 void AttentionScores(const float* q, int n_q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale,
