@@ -14,23 +14,51 @@ namespace qforge::avx2 {
 
 namespace {
 
-template <int G>
-void ScoresGroup(const float* q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale, float* scores) {
-  for (int t = 0; t < n_keys; ++t) {
-    const uint16_t* key = k + static_cast<size_t>(t) * k_stride;
-    __m256 acc[G];
-    for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
-    int j = 0;
-    for (; j + 8 <= hd; j += 8) {
-      const __m256 kv = LoadHalf8(key + j);
-      for (int g = 0; g < G; ++g) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + g * hd + j), kv, acc[g]);
-    }
-    for (int g = 0; g < G; ++g) {
-      float s = HorizontalSum(acc[g]);
-      for (int jj = j; jj < hd; ++jj) s += q[g * hd + jj] * Fp16ToFp32(key[jj]);
-      scores[static_cast<size_t>(g) * n_keys + t] = s * scale;
+// Four keys' accumulators to their four sums, [s0, s1, s2, s3]. Each key's eight lanes are
+// added in the same order, ((0+1)+(2+3))+((4+5)+(6+7)), whichever slot it is in and whatever
+// the other slots hold, so a key's score never depends on how keys were blocked.
+inline __m128 Reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// G query heads against KB consecutive keys at once (KB <= 4): G * KB accumulators, each key
+// vector converted once for the G heads, and one reduction per head for the KB keys.
+template <int G, int KB>
+void ScoresBlock(const float* q, int hd, const uint16_t* key, size_t k_stride, int n_keys, float scale, float* scores) {
+  __m256 acc[G][4];
+  for (int g = 0; g < G; ++g) {
+    for (int b = 0; b < 4; ++b) acc[g][b] = _mm256_setzero_ps();
+  }
+  int j = 0;
+  for (; j + 8 <= hd; j += 8) {
+    __m256 qv[G];
+    for (int g = 0; g < G; ++g) qv[g] = _mm256_loadu_ps(q + g * hd + j);
+    for (int b = 0; b < KB; ++b) {
+      const __m256 kv = LoadHalf8(key + static_cast<size_t>(b) * k_stride + j);
+      for (int g = 0; g < G; ++g) acc[g][b] = _mm256_fmadd_ps(qv[g], kv, acc[g][b]);
     }
   }
+  for (int g = 0; g < G; ++g) {
+    alignas(16) float sums[4];
+    _mm_store_ps(sums, Reduce4(acc[g][0], acc[g][1], acc[g][2], acc[g][3]));
+    for (int b = 0; b < KB; ++b) {
+      float s = sums[b];
+      for (int jj = j; jj < hd; ++jj) s += q[g * hd + jj] * Fp16ToFp32(key[static_cast<size_t>(b) * k_stride + jj]);
+      scores[static_cast<size_t>(g) * n_keys + b] = s * scale;
+    }
+  }
+}
+
+template <int G>
+void ScoresGroup(const float* q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale, float* scores) {
+  // Four keys at a time where the registers hold 4 * G accumulators (G <= 3), else two.
+  constexpr int kBlock = G <= 3 ? 4 : 2;
+  int t = 0;
+  for (; t + kBlock <= n_keys; t += kBlock) {
+    ScoresBlock<G, kBlock>(q, hd, k + static_cast<size_t>(t) * k_stride, k_stride, n_keys, scale, scores + t);
+  }
+  for (; t < n_keys; ++t) ScoresBlock<G, 1>(q, hd, k + static_cast<size_t>(t) * k_stride, k_stride, n_keys, scale, scores + t);
 }
 
 template <int G>
