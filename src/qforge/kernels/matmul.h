@@ -39,7 +39,7 @@ struct QuantizedRows {
   int64_t n_rows = 0;
   int64_t n = 0;
   size_t row_bytes = 0;
-  std::vector<uint8_t> data;
+  std::vector<uint8_t, AlignedAllocator<uint8_t>> data;  // rows start aligned as `widened` does
   std::vector<int16_t> block_sums;  // Q8_0 rows: each block's code sum (n / 32 per row)
   // F16 rows of a prompt (four or more, where the CPU has kernels that read them so): the
   // floats the halves stand for, in place of `data`, each row on a cache line, `widened_stride`
