@@ -83,9 +83,9 @@ void MatMul(const WeightMatrix& w, const QuantizedRows& x, float* y, int64_t ldy
   VecDotFn dot = SelectVecDot(w.type);
   VecDot4Fn dot4 = x.n_rows >= 4 ? SelectVecDot4(w.type) : nullptr;
   const int64_t rows4 = dot4 ? x.n_rows / 4 * 4 : 0;
-  // F16 prompts arrive widened to float (QuantizedRows::widened); generation's single row
-  // does not: converting it in the kernel costs less than an extra pass and doubled activation
-  // reads (SmolLM2 F16 generation on Zen 4, AVX-512, 1 thread: 60-65 -> 80-83 tokens/s,
+  // F16 prompts arrive widened to float (QuantizedRows::widened); fewer than four rows
+  // (generation) do not: converting them in the kernel costs less than an extra pass and
+  // doubled activation reads (SmolLM2 F16 generation on Zen 4, AVX-512, 1 thread: 60-65 -> 80-83 tokens/s,
   // bench_inference A/B in one run).
   const uint8_t* rows = x.data.data();
   size_t row_stride = x.row_bytes;
