@@ -10,6 +10,7 @@
 #include "qforge/formats/registry.h"
 #include "qforge/io/gguf_reader.h"
 #include "test_paths.h"
+#include "float_bits.h"
 
 namespace qforge {
 namespace {
@@ -55,10 +56,7 @@ TEST(Dequantize, MatchesLlamaCppBitForBit) {
       }
       size_t mismatches = 0;
       for (size_t i = 0; i < got.size(); ++i) {
-        uint32_t a, b;
-        std::memcpy(&a, &got[i], 4);
-        std::memcpy(&b, &expected[i], 4);
-        mismatches += a != b;
+        mismatches += FloatBits(got[i]) != FloatBits(expected[i]);
       }
       EXPECT_EQ(mismatches, 0u) << "of " << got.size() << " values";
     }

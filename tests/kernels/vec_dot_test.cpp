@@ -11,6 +11,7 @@
 
 #include "qforge/formats/registry.h"
 #include "qforge/kernels/dispatch.h"
+#include "float_bits.h"
 
 namespace qforge {
 namespace {
@@ -125,10 +126,7 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
       four(n, w.data, rows.data() + 4, stride, got);
       for (int r = 0; r < 4; ++r) {
         const float single = one(n, w.data, rows.data() + 4 + r * stride);
-        uint32_t a_bits, b_bits;
-        std::memcpy(&a_bits, &got[r], 4);
-        std::memcpy(&b_bits, &single, 4);
-        EXPECT_EQ(a_bits, b_bits) << IsaName(isa) << " row " << r << " n=" << n << ": " << got[r] << " vs " << single;
+        EXPECT_EQ(FloatBits(got[r]), FloatBits(single)) << IsaName(isa) << " row " << r << " n=" << n << ": " << got[r] << " vs " << single;
       }
     }
   }
@@ -136,12 +134,6 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
   if (BestIsa() != Isa::kScalar && integer_type) {
     EXPECT_GT(kernels_tested, 0) << "no four-row kernel for " << GgmlTypeName(type);
   }
-}
-
-uint32_t Bits(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  return bits;
 }
 
 // F16 prompts widen the activation rows to float once and use kernels that read them so (one
@@ -177,11 +169,11 @@ TEST(VecDotF16Widened, MatchesSingleDotBitForBit) {
     for (int r = 0; r < 4; ++r) {
       const float* row = rows + r * (a_stride / sizeof(float));
       const float single = one(n, weights[0].data, halves[r].data);
-      EXPECT_EQ(Bits(wide.one(n, weights[0].data, row)), Bits(single)) << "row " << r << " n=" << n;
-      EXPECT_EQ(Bits(four[r]), Bits(single)) << "row " << r << " n=" << n << ": " << four[r] << " vs " << single;
+      EXPECT_EQ(FloatBits(wide.one(n, weights[0].data, row)), FloatBits(single)) << "row " << r << " n=" << n;
+      EXPECT_EQ(FloatBits(four[r]), FloatBits(single)) << "row " << r << " n=" << n << ": " << four[r] << " vs " << single;
       for (int k = 0; wide.tile && k < wide.tile_rows; ++k) {
         const float expected = one(n, weights[k].data, halves[r].data);
-        EXPECT_EQ(Bits(tile[k * 4 + r]), Bits(expected))
+        EXPECT_EQ(FloatBits(tile[k * 4 + r]), FloatBits(expected))
             << "tile weight row " << k << " activation row " << r << " n=" << n << ": " << tile[k * 4 + r] << " vs " << expected;
       }
     }
