@@ -25,7 +25,8 @@ InferenceContext::InferenceContext(const Model& model, int n_ctx, int n_batch, T
   const size_t kv_k = static_cast<size_t>(c_.n_head_kv) * c_.head_dim;
   const size_t kv_v = static_cast<size_t>(c_.n_head_kv) * c_.head_dim_v;
   const size_t positions = static_cast<size_t>(n_ctx_) * n_past_.size();
-  k_cache_.assign(c_.n_layer, std::vector<uint16_t>(positions * kv_k));
+  key_stride_ = (static_cast<size_t>(n_ctx_) + 31) / 32 * 32;  // rows start on 64-byte steps
+  k_cache_.assign(c_.n_layer, std::vector<uint16_t>(key_stride_ * n_past_.size() * kv_k));
   v_cache_.assign(c_.n_layer, std::vector<uint16_t>(positions * kv_v));
   const size_t b = static_cast<size_t>(n_batch_);
   row_seq_.resize(b);
@@ -108,9 +109,9 @@ Status InferenceContext::DecodeStep(std::span<const int> seqs, std::span<const i
   return Status::Ok();
 }
 
-uint16_t* InferenceContext::KeyRow(int layer, int seq, int pos) {
-  const size_t k_dim = static_cast<size_t>(c_.n_head_kv) * c_.head_dim;
-  return &k_cache_[layer][(static_cast<size_t>(seq) * n_ctx_ + pos) * k_dim];
+uint16_t* InferenceContext::KeyColumns(int layer, int seq, int kv_head) {
+  const size_t rows = (static_cast<size_t>(seq) * c_.n_head_kv + kv_head) * c_.head_dim;
+  return &k_cache_[layer][rows * key_stride_];
 }
 
 uint16_t* InferenceContext::ValueRow(int layer, int seq, int pos) {
@@ -179,7 +180,13 @@ void InferenceContext::ForwardRows(const int32_t* tokens, int n, int first_out, 
       for (int h = 0; h < c_.n_head_kv; ++h) rope_.Apply(k + h * c_.head_dim, cs);
       // The cache stores keys and values in half precision, as llama.cpp's default F16 cache.
       const int seq = row_seq_[static_cast<size_t>(i)], pos = row_pos_[static_cast<size_t>(i)];
-      SelectAttentionKernels().from_f32(k, KeyRow(layer, seq, pos), k_dim);
+      thread_local std::vector<uint16_t> k_half;
+      k_half.resize(static_cast<size_t>(k_dim));
+      SelectAttentionKernels().from_f32(k, k_half.data(), k_dim);
+      for (int h = 0; h < c_.n_head_kv; ++h) {
+        uint16_t* column = KeyColumns(layer, seq, h) + pos;
+        for (int j = 0; j < c_.head_dim; ++j) column[static_cast<size_t>(j) * key_stride_] = k_half[static_cast<size_t>(h) * c_.head_dim + j];
+      }
       SelectAttentionKernels().from_f32(v, ValueRow(layer, seq, pos), v_dim);
     });
     Attention(layer, n);
@@ -208,7 +215,6 @@ void InferenceContext::Attention(int layer, int n) {
   const int hd = c_.head_dim, hdv = c_.head_dim_v;
   const int group = c_.n_head / c_.n_head_kv;
   const int64_t q_dim = static_cast<int64_t>(c_.n_head) * hd;
-  const int64_t k_dim = static_cast<int64_t>(c_.n_head_kv) * hd;
   const int64_t v_dim = static_cast<int64_t>(c_.n_head_kv) * hdv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const AttentionKernels& kern = SelectAttentionKernels();
@@ -229,18 +235,17 @@ void InferenceContext::Attention(int layer, int n) {
       const int kvh = h0 / group;
       const int seq = row_seq_[static_cast<size_t>(i)];
       const int n_keys = row_pos_[static_cast<size_t>(i)] + 1;
-      const uint16_t* K = KeyRow(layer, seq, 0);
+      const uint16_t* K = KeyColumns(layer, seq, kvh);
       const uint16_t* V = ValueRow(layer, seq, 0);
       // The queries are rounded to half precision for the dot with the F16 keys, as ggml does.
       const float* q_row = &q_[static_cast<size_t>(i) * q_dim + static_cast<size_t>(h0) * hd];
       kern.from_f32(q_row, q_half.data(), static_cast<int64_t>(q_half.size()));
       for (size_t j = 0; j < q.size(); ++j) q[j] = Fp16ToFp32(q_half[j]);
       p.resize(static_cast<size_t>(per_task) * n_keys);
-      kern.scores(q.data(), per_task, hd, K + static_cast<size_t>(kvh) * hd, static_cast<size_t>(k_dim), n_keys, scale,
-                  p.data());
+      kern.scores(q.data(), per_task, hd, K, key_stride_, n_keys, scale, p.data());
       for (int g = 0; g < per_task; ++g) {
         float* pg = p.data() + static_cast<size_t>(g) * n_keys;
-        inv_sum[g] = 1.0f / kern.exp_sum(pg, n_keys, *std::max_element(pg, pg + n_keys));
+        inv_sum[g] = 1.0f / kern.exp_sum(pg, n_keys, kern.max(pg, n_keys));
       }
       float* out = &attn_[static_cast<size_t>(i) * c_.n_head * hdv + static_cast<size_t>(h0) * hdv];
       kern.weighted_values(p.data(), per_task, n_keys, V + static_cast<size_t>(kvh) * hdv, static_cast<size_t>(v_dim),

@@ -56,7 +56,9 @@ class InferenceContext {
   void ForwardRows(const int32_t* tokens, int n, int first_out, float* logits_out);
   void Attention(int layer, int n);
   Status CheckTokens(std::span<const int32_t> tokens) const;
-  uint16_t* KeyRow(int layer, int seq, int pos);
+  // The transposed keys of one sequence and key/value head (attention.h): head_dim rows of
+  // key_stride_ halfs, row j holding component j of every position.
+  uint16_t* KeyColumns(int layer, int seq, int kv_head);
   uint16_t* ValueRow(int layer, int seq, int pos);
   // y_i = x W_i^T for each (W_i, y_i), all reading the same n input rows.
   void Project(const float* x, int n,
@@ -71,8 +73,11 @@ class InferenceContext {
   RopeTable rope_;
   MatMulObserver observer_;
 
-  // KV cache: per layer, n_seq blocks of n_ctx rows of n_head_kv * head_dim half floats.
+  // KV cache in half floats, per layer. Keys: per sequence and key/value head, head_dim rows of
+  // key_stride_ (n_ctx rounded up to 32) positions. Values: per sequence, n_ctx rows of
+  // n_head_kv * head_dim_v.
   std::vector<std::vector<uint16_t>> k_cache_, v_cache_;
+  size_t key_stride_;
   // The sequence and position of each row of the current forward pass.
   std::vector<int> row_seq_, row_pos_;
   // Scratch, sized for n_batch rows.

@@ -14,51 +14,58 @@ namespace qforge::avx2 {
 
 namespace {
 
-// Four keys' accumulators to their four sums, [s0, s1, s2, s3]. Each key's eight lanes are
-// added in the same order, ((0+1)+(2+3))+((4+5)+(6+7)), whichever slot it is in and whatever
-// the other slots hold, so a key's score never depends on how keys were blocked.
-inline __m128 Reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-// G query heads against KB consecutive keys at once (KB <= 4): G * KB accumulators, each key
-// vector converted once for the G heads, and one reduction per head for the KB keys.
-template <int G, int KB>
-void ScoresBlock(const float* q, int hd, const uint16_t* key, size_t k_stride, int n_keys, float scale, float* scores) {
-  __m256 acc[G][4];
-  for (int g = 0; g < G; ++g) {
-    for (int b = 0; b < 4; ++b) acc[g][b] = _mm256_setzero_ps();
-  }
+// G query heads against B blocks of eight consecutive keys: the keys' components are rows of
+// the transposed cache, so each lane accumulates one key's score over j, and each key row is
+// converted once for the G heads. G * B accumulators hide the FMA latency.
+template <int G, int B>
+void ScoresBlock(const float* q, int hd, const uint16_t* kt, size_t kt_stride, int n_keys, float scale,
+                 float* scores) {
+  __m256 acc[G * B];  // [g * B + b]
+  for (int i = 0; i < G * B; ++i) acc[i] = _mm256_setzero_ps();
+  // hd >= 1. As a do-while, GCC keeps the accumulators in registers; a loop that might run
+  // zero times made it store all of them to the stack on every iteration (2x slower).
   int j = 0;
-  for (; j + 8 <= hd; j += 8) {
-    __m256 qv[G];
-    for (int g = 0; g < G; ++g) qv[g] = _mm256_loadu_ps(q + g * hd + j);
-    for (int b = 0; b < KB; ++b) {
-      const __m256 kv = LoadHalf8(key + static_cast<size_t>(b) * k_stride + j);
-      for (int g = 0; g < G; ++g) acc[g][b] = _mm256_fmadd_ps(qv[g], kv, acc[g][b]);
+  do {
+    const uint16_t* row = kt + static_cast<size_t>(j) * kt_stride;
+    __m256 kv[B];
+    for (int b = 0; b < B; ++b) kv[b] = LoadHalf8(row + 8 * b);
+    for (int g = 0; g < G; ++g) {
+      const __m256 qj = _mm256_broadcast_ss(q + g * hd + j);
+      for (int b = 0; b < B; ++b) acc[g * B + b] = _mm256_fmadd_ps(qj, kv[b], acc[g * B + b]);
     }
-  }
+  } while (++j < hd);
+  const __m256 s = _mm256_set1_ps(scale);
   for (int g = 0; g < G; ++g) {
-    alignas(16) float sums[4];
-    _mm_store_ps(sums, Reduce4(acc[g][0], acc[g][1], acc[g][2], acc[g][3]));
-    for (int b = 0; b < KB; ++b) {
-      float s = sums[b];
-      for (int jj = j; jj < hd; ++jj) s += q[g * hd + jj] * Fp16ToFp32(key[static_cast<size_t>(b) * k_stride + jj]);
-      scores[static_cast<size_t>(g) * n_keys + b] = s * scale;
+    for (int b = 0; b < B; ++b) {
+      _mm256_storeu_ps(scores + static_cast<size_t>(g) * n_keys + 8 * b, _mm256_mul_ps(acc[g * B + b], s));
     }
   }
 }
 
 template <int G>
-void ScoresGroup(const float* q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale, float* scores) {
-  // Four keys at a time where the registers hold 4 * G accumulators (G <= 3), else two.
-  constexpr int kBlock = G <= 3 ? 4 : 2;
+void ScoresGroup(const float* q, int hd, const uint16_t* kt, size_t kt_stride, int n_keys, float scale, float* scores) {
+  // As many key blocks as 16 registers allow beside the key rows and a broadcast query value.
+  constexpr int kBlocks = G == 1 ? 4 : G == 2 ? 4 : G == 3 ? 3 : 2;
   int t = 0;
-  for (; t + kBlock <= n_keys; t += kBlock) {
-    ScoresBlock<G, kBlock>(q, hd, k + static_cast<size_t>(t) * k_stride, k_stride, n_keys, scale, scores + t);
+  for (; t + 8 * kBlocks <= n_keys; t += 8 * kBlocks) {
+    ScoresBlock<G, kBlocks>(q, hd, kt + t, kt_stride, n_keys, scale, scores + t);
   }
-  for (; t < n_keys; ++t) ScoresBlock<G, 1>(q, hd, k + static_cast<size_t>(t) * k_stride, k_stride, n_keys, scale, scores + t);
+  // What is left in fewer, smaller blocks (as the AVX-512 kernel does).
+  if constexpr (kBlocks > 2) {
+    if (t + 16 <= n_keys) {
+      ScoresBlock<G, 2>(q, hd, kt + t, kt_stride, n_keys, scale, scores + t);
+      t += 16;
+    }
+  }
+  for (; t + 8 <= n_keys; t += 8) ScoresBlock<G, 1>(q, hd, kt + t, kt_stride, n_keys, scale, scores + t);
+  // The last keys one at a time, each through the same chain of FMAs as a lane.
+  for (; t < n_keys; ++t) {
+    for (int g = 0; g < G; ++g) {
+      float s = 0.0f;
+      for (int j = 0; j < hd; ++j) s = std::fma(q[g * hd + j], Fp16ToFp32(kt[static_cast<size_t>(j) * kt_stride + t]), s);
+      scores[static_cast<size_t>(g) * n_keys + t] = s * scale;
+    }
+  }
 }
 
 template <int G>
@@ -67,7 +74,8 @@ void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_strid
   for (; j + 16 <= hdv; j += 16) {
     __m256 lo[G], hi[G];
     for (int g = 0; g < G; ++g) lo[g] = hi[g] = _mm256_setzero_ps();
-    for (int t = 0; t < n_keys; ++t) {
+    int t = 0;  // n_keys >= 1, a do-while for the reason in ScoresBlock
+    do {
       const uint16_t* value = v + static_cast<size_t>(t) * v_stride + j;
       const __m256 v0 = LoadHalf8(value), v1 = LoadHalf8(value + 8);
       for (int g = 0; g < G; ++g) {
@@ -75,7 +83,7 @@ void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_strid
         lo[g] = _mm256_fmadd_ps(w, v0, lo[g]);
         hi[g] = _mm256_fmadd_ps(w, v1, hi[g]);
       }
-    }
+    } while (++t < n_keys);
     for (int g = 0; g < G; ++g) {
       _mm256_storeu_ps(out + g * hdv + j, lo[g]);
       _mm256_storeu_ps(out + g * hdv + j + 8, hi[g]);
@@ -85,7 +93,7 @@ void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_strid
     for (int g = 0; g < G; ++g) {
       float s = 0.0f;
       for (int t = 0; t < n_keys; ++t) {
-        s += p[static_cast<size_t>(g) * n_keys + t] * Fp16ToFp32(v[static_cast<size_t>(t) * v_stride + j]);
+        s = std::fma(p[static_cast<size_t>(g) * n_keys + t], Fp16ToFp32(v[static_cast<size_t>(t) * v_stride + j]), s);
       }
       out[g * hdv + j] = s;
     }
@@ -94,18 +102,33 @@ void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_strid
 
 }  // namespace
 
-void AttentionScores(const float* q, int n_q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale,
+void AttentionScores(const float* q, int n_q, int hd, const uint16_t* kt, size_t kt_stride, int n_keys, float scale,
                      float* scores) {
   for (int g = 0; g < n_q; g += 4) {
     const float* qg = q + static_cast<size_t>(g) * hd;
     float* sg = scores + static_cast<size_t>(g) * n_keys;
     switch (std::min(4, n_q - g)) {
-      case 1: ScoresGroup<1>(qg, hd, k, k_stride, n_keys, scale, sg); break;
-      case 2: ScoresGroup<2>(qg, hd, k, k_stride, n_keys, scale, sg); break;
-      case 3: ScoresGroup<3>(qg, hd, k, k_stride, n_keys, scale, sg); break;
-      default: ScoresGroup<4>(qg, hd, k, k_stride, n_keys, scale, sg); break;
+      case 1: ScoresGroup<1>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
+      case 2: ScoresGroup<2>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
+      case 3: ScoresGroup<3>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
+      default: ScoresGroup<4>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
     }
   }
+}
+
+float RowMax(const float* p, int n) {
+  __m256 m0 = _mm256_set1_ps(p[0]), m1 = m0;
+  int t = 0;
+  for (; t + 16 <= n; t += 16) {
+    m0 = _mm256_max_ps(m0, _mm256_loadu_ps(p + t));
+    m1 = _mm256_max_ps(m1, _mm256_loadu_ps(p + t + 8));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_max_ps(m0, m1));
+  float m = lanes[0];
+  for (int i = 1; i < 8; ++i) m = std::max(m, lanes[i]);
+  for (; t < n; ++t) m = std::max(m, p[t]);
+  return m;
 }
 
 float ExpSum(float* p, int n, float max) {

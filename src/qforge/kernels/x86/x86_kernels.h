@@ -76,13 +76,21 @@ namespace avx2 {  // element-wise operations (kernels/ops.h)
 void SwiGlu(float* gate, const float* up, int64_t n);
 }  // namespace avx2
 
-namespace avx2 {  // attention loops (kernels/attention.h)
+// Attention loops (kernels/attention.h); ExpSum and ConvertF32ToF16 serve AVX-512 too.
+#define QF_DECLARE_ATTENTION_KERNELS                                                                         \
+  void AttentionScores(const float* q, int n_q, int hd, const uint16_t* kt, size_t kt_stride, int n_keys, \
+                       float scale, float* scores);                                                         \
+  float RowMax(const float* p, int n);                                                                      \
+  void WeightedValues(const float* p, int n_q, int n_keys, const uint16_t* v, size_t v_stride, int hdv, float* out);
+namespace avx2 {
+QF_DECLARE_ATTENTION_KERNELS
 void ConvertF32ToF16(const float* x, uint16_t* out, int64_t n);
-void AttentionScores(const float* q, int n_q, int hd, const uint16_t* k, size_t k_stride, int n_keys, float scale,
-                     float* scores);
 float ExpSum(float* p, int n, float max);
-void WeightedValues(const float* p, int n_q, int n_keys, const uint16_t* v, size_t v_stride, int hdv, float* out);
 }  // namespace avx2
+namespace avx512 {
+QF_DECLARE_ATTENTION_KERNELS
+}  // namespace avx512
+#undef QF_DECLARE_ATTENTION_KERNELS
 QF_DECLARE_ISA_KERNELS(avx512)
 
 #undef QF_DECLARE_ISA_KERNELS
