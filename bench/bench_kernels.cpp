@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <random>
 #include <string>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "qforge/core/cpu_features.h"
+#include "qforge/core/huge_page_arena.h"
 #include "qforge/formats/ggml_type.h"
 #include "qforge/formats/registry.h"
 #include "qforge/kernels/dispatch.h"
@@ -64,13 +66,15 @@ double MedianOfRuns(int reps, Fn&& fn) {
 }
 
 // Buffers for hundreds of MiB: zero-initialized vectors would double the setup time, and
-// 64-byte alignment keeps every row start the same relative to cache lines.
+// 64-byte alignment keeps every row start the same relative to cache lines. They live in huge
+// pages where the kernel grants them, as the model's weights do (Model::PlaceWeights), so the
+// ceiling and the streaming figures read memory the way generation does.
 struct AlignedBuffer {
-  explicit AlignedBuffer(size_t n) : size(n), data(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64))) {}
-  ~AlignedBuffer() { std::free(data); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  explicit AlignedBuffer(size_t n) : size(n), arena(n), data(arena.Allocate(n)) {
+    if (data == nullptr) throw std::bad_alloc();
+  }
   size_t size;
+  qforge::HugePageArena arena;
   uint8_t* data;
 };
 
@@ -355,9 +359,10 @@ int main(int argc, char** argv) {
     std::memset(buf.data, 1, buf.size);  // fault in every page before timing
     ceiling1 = MedianOfRuns(reps, [&] { return StreamGBs(buf, 1); });
     const double ceiling2 = MedianOfRuns(reps, [&] { return StreamGBs(buf, 2); });
-    fmt::print("- memory-bandwidth ceiling (read-only AVX2 stream over {} MiB): {:.1f} GB/s with 1 thread, "
+    fmt::print("- memory-bandwidth ceiling (read-only AVX2 stream over {} MiB{}): {:.1f} GB/s with 1 thread, "
                "{:.1f} GB/s with 2 threads\n",
-               ceiling_bytes >> 20, ceiling1, ceiling2);
+               ceiling_bytes >> 20, buf.arena.huge_pages_advised() ? ", huge pages advised" : ", 4 KiB pages",
+               ceiling1, ceiling2);
   } else {
     fmt::print("- memory-bandwidth ceiling: not measured (needs AVX2)\n");
   }

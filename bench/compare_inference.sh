@@ -34,7 +34,7 @@ work="$(mktemp -d /tmp/qforge-infer.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 echo "== memory-bandwidth ceiling" >&2
-ceiling=$("$kernels" --quick --format q8_0 | grep '^- memory-bandwidth ceiling' || true)
+ceiling=$("$kernels" --format q8_0 | grep '^- memory-bandwidth ceiling' || true)
 
 if [[ -n "$files" ]]; then
   mkdir -p "$files"
@@ -62,5 +62,5 @@ for type in $types; do
   done
 done
 echo
-echo "memory-bandwidth ceiling (bench_kernels --quick):"
+echo "memory-bandwidth ceiling (bench_kernels --format q8_0, 512 MiB stream):"
 echo "$ceiling"

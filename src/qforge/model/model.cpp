@@ -1,5 +1,7 @@
 #include "qforge/model/model.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -84,7 +86,7 @@ Expected<std::unique_ptr<Model>> Model::Load(const std::string& path) {
   if (!config) return config.error();
   std::unique_ptr<Model> model(new Model(std::move(*file), std::move(*config)));
   QF_RETURN_IF_ERROR(model->BindWeights());
-  if (InterleaveOnLoad()) model->InterleaveWeights();
+  QF_RETURN_IF_ERROR(model->PlaceWeights(InterleaveOnLoad()));
   return model;
 }
 
@@ -93,19 +95,33 @@ bool InterleaveOnLoad() {
   return value == nullptr || std::string_view(value) != "0";
 }
 
-void Model::InterleaveWeights() {
+Status Model::PlaceWeights(bool interleave) {
   std::vector<WeightMatrix*> matrices = {&weights_.output};
   for (LayerWeights& l : weights_.layers) {
     for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(m);
   }
-  for (WeightMatrix* m : matrices) {
-    if (!CanInterleave(m->type, m->n_in, m->n_out)) continue;
-    std::vector<uint8_t>& copy = interleaved_.emplace_back(m->bytes());
-    InterleaveRows(*m, copy.data());
-    m->interleaved = copy.data();
-    // Row lookups (the tied embedding) may still read `data`; they fault back the pages they need.
-    DropMappedPages(m->data, m->data + m->bytes());
+  size_t total = 0;
+  for (const WeightMatrix* m : matrices) total += HugePageArena::Footprint(m->bytes());
+  arena_ = HugePageArena(total);
+  if (!arena_.ok()) {
+    return MakeError(fmt::format("{}: cannot reserve {:.1f} MiB of memory for the weights", file_.path(),
+                                 static_cast<double>(total) / 1048576.0));
   }
+  for (WeightMatrix* m : matrices) {
+    uint8_t* copy = arena_.Allocate(m->bytes());
+    const uint8_t* mapped = m->data;
+    if (interleave && CanInterleave(m->type, m->n_in, m->n_out)) {
+      InterleaveRows(*m, copy);
+      m->interleaved = copy;  // `data` stays on the file: row lookups (the tied embedding) read it
+    } else {
+      std::memcpy(copy, mapped, m->bytes());
+      m->data = copy;
+    }
+    // The file's pages of this matrix are not read again, except rows looked up; those fault
+    // back in. Memory stays at one copy of the weights.
+    DropMappedPages(mapped, mapped + m->bytes());
+  }
+  return Status::Ok();
 }
 
 Status Model::BindWeights() {
