@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "qforge/core/fp16.h"
+#include "qforge/formats/iq4_grid.h"
 #include "qforge/quant/fit.h"
 
 namespace qforge::quant_internal {
@@ -24,6 +25,7 @@ int RoundClamp(float v, int lo, int hi) {
 // The code whose value is nearest to t (grid) or the clamped rounding of t (linear).
 int NearestCode(const SymmetricSpec& s, float t) {
   if (s.grid == nullptr) return RoundClamp(t, s.q_lo, s.q_hi);
+  if (s.grid == kIq4Grid) return NearestGridIndex(t);
   int best = 0;
   for (int k = 1; k < 16; ++k) {
     if (std::fabs(s.grid[k] - t) < std::fabs(s.grid[best] - t)) best = k;
