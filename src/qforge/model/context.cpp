@@ -178,14 +178,16 @@ void InferenceContext::ForwardRows(const int32_t* tokens, int n, int first_out, 
       const float* cs = &rope_cos_sin_[static_cast<size_t>(i) * c_.rope.n_rot];
       for (int h = 0; h < c_.n_head; ++h) rope_.Apply(q + h * c_.head_dim, cs);
       for (int h = 0; h < c_.n_head_kv; ++h) rope_.Apply(k + h * c_.head_dim, cs);
-      // The cache stores keys and values in half precision, as llama.cpp's default F16 cache.
+      // The cache stores keys and values in half precision, as llama.cpp's default F16 cache;
+      // keys transposed, component j of this position into row j (attention.h).
       const int seq = row_seq_[static_cast<size_t>(i)], pos = row_pos_[static_cast<size_t>(i)];
       thread_local std::vector<uint16_t> k_half;
       k_half.resize(static_cast<size_t>(k_dim));
       SelectAttentionKernels().from_f32(k, k_half.data(), k_dim);
       for (int h = 0; h < c_.n_head_kv; ++h) {
         uint16_t* column = KeyColumns(layer, seq, h) + pos;
-        for (int j = 0; j < c_.head_dim; ++j) column[static_cast<size_t>(j) * key_stride_] = k_half[static_cast<size_t>(h) * c_.head_dim + j];
+        const uint16_t* head = &k_half[static_cast<size_t>(h) * c_.head_dim];
+        for (int j = 0; j < c_.head_dim; ++j) column[static_cast<size_t>(j) * key_stride_] = head[j];
       }
       SelectAttentionKernels().from_f32(v, ValueRow(layer, seq, pos), v_dim);
     });
