@@ -11,6 +11,7 @@
 #include "qforge/core/cpu_features.h"
 #include "qforge/formats/registry.h"
 #include "qforge/kernels/dispatch.h"
+#include "qforge/kernels/matmul.h"
 
 namespace qforge {
 namespace {
@@ -47,6 +48,32 @@ TEST_P(ActivationQuantizer, WritesTheReferenceBytes) {
     fast(x.data(), got.data(), n, nullptr);
     ref(x.data(), want.data(), n, nullptr);
     ASSERT_EQ(std::memcmp(got.data(), want.data(), bytes), 0) << GgmlTypeName(type) << " trial " << trial;
+  }
+}
+
+// The Q8_0 quantizer that also returns each block's code sum: the reference's bytes, and the
+// sums Q8_0BlockSums reads from them.
+TEST(ActivationQuantizer, Q8_0WithSumsWritesTheReferenceBytesAndSums) {
+  const QuantizeQ8_0WithSumsFn with_sums = SelectQ8_0WithSums();
+  if (with_sums == nullptr) GTEST_SKIP() << "no vector quantizer on this CPU (QFORGE_ISA or no AVX2)";
+  const int64_t n = 32 * 40;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int trial = 0; trial < 20; ++trial) {
+    for (auto& v : x) v = std::ldexp(normal(rng), trial % 10 - 5);
+    if (trial % 4 == 1) std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // a zero block
+    if (trial % 4 == 2) {
+      for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] = i % 32 == 5 ? 127.0f : 126.5f;  // sums near 32 * 127
+    }
+    const size_t bytes = static_cast<size_t>(*RowBytes(GgmlType::Q8_0, static_cast<uint64_t>(n)));
+    std::vector<uint8_t> got(bytes, 0xAA), want(bytes, 0x55);
+    std::vector<int16_t> got_sums(static_cast<size_t>(n / 32), -1), want_sums(static_cast<size_t>(n / 32), -2);
+    with_sums(x.data(), got.data(), n, got_sums.data());
+    FindFormatOps(GgmlType::Q8_0)->quantize_row_ref(x.data(), want.data(), n, nullptr);
+    Q8_0BlockSums(want.data(), n, want_sums.data());
+    ASSERT_EQ(std::memcmp(got.data(), want.data(), bytes), 0) << "trial " << trial;
+    EXPECT_EQ(got_sums, want_sums) << "trial " << trial;
   }
 }
 

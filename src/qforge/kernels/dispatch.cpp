@@ -100,6 +100,10 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type) {
   return nullptr;
 }
 
+QuantizeQ8_0WithSumsFn SelectQ8_0WithSums() {
+  return IsaAvailable(Isa::kAvx2) ? avx2::QuantizeRowQ8_0WithSums : nullptr;
+}
+
 QuantizeRowFn SelectActivationQuantizer(GgmlType type) {
   if (IsaAvailable(Isa::kAvx2)) {
     switch (type) {

@@ -25,6 +25,11 @@ VecDot4Fn SelectVecDot4(GgmlType weight_type);
 // The quantizer of activation rows to `type`: for Q8_0, Q8_1 and Q8_K an AVX2 kernel where
 // the CPU has AVX2 (its bytes are the reference's, tested), otherwise the reference in formats/.
 QuantizeRowFn SelectActivationQuantizer(GgmlType type);
+// Q8_0 activation rows together with each block's code sum (what Q8_0BlockSums computes from
+// the bytes), for kernels that need the sums: the AVX2 quantizer has them as it goes. Null
+// without AVX2; then quantize and call Q8_0BlockSums.
+using QuantizeQ8_0WithSumsFn = void (*)(const float* x, void* dst, int64_t n, int16_t* sums);
+QuantizeQ8_0WithSumsFn SelectQ8_0WithSums();
 
 // For F16 weights: kernels that read activation rows already widened to float (exact, so each
 // row keeps the single dot's bits) and need not convert them once per weight row. All null

@@ -30,6 +30,7 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
   out.widened_stride = wide.widen ? (n + 15) / 16 * 16 : 0;
   out.widened.resize(static_cast<size_t>(n_rows * out.widened_stride));
   const bool sums = type == GgmlType::Q8_0;
+  const QuantizeQ8_0WithSumsFn with_sums = sums ? SelectQ8_0WithSums() : nullptr;
   const int64_t nb = n / kQK;
   out.block_sums.resize(sums ? static_cast<size_t>(n_rows * nb) : 0);
   pool.ParallelFor(static_cast<size_t>(n_rows), [&](size_t begin, size_t end, int) {
@@ -39,6 +40,10 @@ void QuantizeRows(const float* x, int64_t n_rows, int64_t n, int64_t stride, Ggm
         continue;
       }
       uint8_t* row = out.data.data() + r * out.row_bytes;
+      if (with_sums) {
+        with_sums(x + r * stride, row, n, out.block_sums.data() + r * nb);
+        continue;
+      }
       quantize(x + r * stride, row, n, nullptr);
       if (sums) Q8_0BlockSums(row, n, out.block_sums.data() + r * nb);
     }

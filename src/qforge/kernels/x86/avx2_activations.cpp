@@ -64,6 +64,15 @@ void QuantizeRowQ8_0(const float* x, void* dst, int64_t n, const float*) {
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) QuantizeBlockQ8(x, b[i].qs, &b[i].d, &sum);
 }
 
+void QuantizeRowQ8_0WithSums(const float* x, void* dst, int64_t n, int16_t* sums) {
+  auto* b = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    int sum;
+    QuantizeBlockQ8(x, b[i].qs, &b[i].d, &sum);
+    sums[i] = static_cast<int16_t>(sum);  // at most 32 * 127 in magnitude
+  }
+}
+
 void QuantizeRowQ8_1(const float* x, void* dst, int64_t n, const float*) {
   auto* b = static_cast<BlockQ8_1*>(dst);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {

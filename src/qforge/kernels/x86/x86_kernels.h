@@ -68,6 +68,7 @@ QF_INTERLEAVED_FORMATS(QF_DECLARE_INTERLEAVED_KERNELS)
 
 namespace avx2 {  // activation rows to Q8_0, Q8_1, Q8_K, bytes identical to formats/ (dispatch.h)
 void QuantizeRowQ8_0(const float* x, void* dst, int64_t n, const float* unused);
+void QuantizeRowQ8_0WithSums(const float* x, void* dst, int64_t n, int16_t* sums);
 void QuantizeRowQ8_1(const float* x, void* dst, int64_t n, const float* unused);
 void QuantizeRowQ8_K(const float* x, void* dst, int64_t n, const float* unused);
 }  // namespace avx2
