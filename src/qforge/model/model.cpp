@@ -1,10 +1,9 @@
 #include "qforge/model/model.h"
 
-#include <cstring>
-
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 #include "qforge/io/mapped_file.h"
