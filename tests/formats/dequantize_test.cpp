@@ -10,7 +10,7 @@
 #include "qforge/formats/registry.h"
 #include "qforge/io/gguf_reader.h"
 #include "test_paths.h"
-#include "float_bits.h"
+#include "qforge/core/fp16.h"
 
 namespace qforge {
 namespace {
@@ -56,7 +56,7 @@ TEST(Dequantize, MatchesLlamaCppBitForBit) {
       }
       size_t mismatches = 0;
       for (size_t i = 0; i < got.size(); ++i) {
-        mismatches += FloatBits(got[i]) != FloatBits(expected[i]);
+        mismatches += FloatToBits(got[i]) != FloatToBits(expected[i]);
       }
       EXPECT_EQ(mismatches, 0u) << "of " << got.size() << " values";
     }

@@ -10,7 +10,6 @@
 
 #include "qforge/core/fp16.h"
 #include "qforge/kernels/attention.h"
-#include "float_bits.h"
 
 namespace qforge {
 namespace {
@@ -59,7 +58,7 @@ TEST(AttentionKernels, ScoresMatchFloat64AndTheReferenceBitForBit) {
               // Float32 accumulation of hd products: a few ulp of the sum of magnitudes.
               EXPECT_NEAR(got, scale * exact, scale * magnitude * 1e-6 + 1e-30)
                   << IsaName(isa) << " hd=" << hd << " n_q=" << n_q << " g=" << g << " t=" << t;
-              EXPECT_EQ(FloatBits(got), FloatBits(expected[g * n_keys + t]))
+              EXPECT_EQ(FloatToBits(got), FloatToBits(expected[g * n_keys + t]))
                   << IsaName(isa) << " hd=" << hd << " n_q=" << n_q << " n_keys=" << n_keys << " g=" << g << " t=" << t;
             }
           }
@@ -134,7 +133,7 @@ TEST(AttentionKernels, WeightedValuesMatchFloat64AndTheReferenceBitForBit) {
               }
               EXPECT_NEAR(out[g * hdv + j], exact, magnitude * 4e-6 + 1e-30)
                   << IsaName(isa) << " hdv=" << hdv << " n_q=" << n_q << " g=" << g << " j=" << j;
-              EXPECT_EQ(FloatBits(out[g * hdv + j]), FloatBits(expected[g * hdv + j]))
+              EXPECT_EQ(FloatToBits(out[g * hdv + j]), FloatToBits(expected[g * hdv + j]))
                   << IsaName(isa) << " hdv=" << hdv << " n_q=" << n_q << " g=" << g << " j=" << j;
             }
           }

@@ -11,7 +11,7 @@
 
 #include "qforge/formats/blocks.h"
 #include "qforge/kernels/matmul.h"
-#include "float_bits.h"
+#include "qforge/core/fp16.h"
 
 namespace qforge {
 namespace {
@@ -111,13 +111,13 @@ TEST_P(Interleaved, EveryIsaGivesTheReferenceBitsForOneAndFourRows) {
     for (int r = 0; r < 4; ++r) {
       float got[8];
       k.one(n, m.interleaved.data(), x.Row(r), x.row_bytes, sums ? sums + r * sums_stride : nullptr, sums_stride, got, 8);
-      for (int o = 0; o < 8; ++o) EXPECT_EQ(FloatBits(got[o]), FloatBits(want[r][o])) << IsaName(isa) << " one row " << r << "/" << o;
+      for (int o = 0; o < 8; ++o) EXPECT_EQ(FloatToBits(got[o]), FloatToBits(want[r][o])) << IsaName(isa) << " one row " << r << "/" << o;
     }
     if (!k.four) continue;
     float got[4][8];
     k.four(n, m.interleaved.data(), x.Row(0), x.row_bytes, sums, sums_stride, &got[0][0], 8);
     for (int r = 0; r < 4; ++r) {
-      for (int o = 0; o < 8; ++o) EXPECT_EQ(FloatBits(got[r][o]), FloatBits(want[r][o])) << IsaName(isa) << " four " << r << "/" << o;
+      for (int o = 0; o < 8; ++o) EXPECT_EQ(FloatToBits(got[r][o]), FloatToBits(want[r][o])) << IsaName(isa) << " four " << r << "/" << o;
     }
   }
   if (BestIsa() != Isa::kScalar) {
@@ -149,7 +149,7 @@ TEST_P(Interleaved, MatMulRowsDoNotDependOnTheBatch) {
     MatMul(m.w, one, single.data(), n_out, pool);
     for (int64_t o = 0; o < n_out; ++o) {
       const float got = batch[static_cast<size_t>(r * n_out + o)];
-      ASSERT_EQ(FloatBits(single[static_cast<size_t>(o)]), FloatBits(got)) << "row " << r << " output " << o;
+      ASSERT_EQ(FloatToBits(single[static_cast<size_t>(o)]), FloatToBits(got)) << "row " << r << " output " << o;
       EXPECT_NEAR(got, row_major[static_cast<size_t>(r * n_out + o)], 1e-4 * (1 + std::fabs(got)));
     }
   }
@@ -186,7 +186,7 @@ TEST(InterleavedQ8_0, CodeMinus128) {
     if (!k.one) continue;
     float got[8];
     k.one(n, m.interleaved.data(), x.Row(0), x.row_bytes, nullptr, 0, got, 8);
-    for (int o = 0; o < 8; ++o) EXPECT_EQ(FloatBits(got[o]), FloatBits(want[o])) << IsaName(isa) << " " << o;
+    for (int o = 0; o < 8; ++o) EXPECT_EQ(FloatToBits(got[o]), FloatToBits(want[o])) << IsaName(isa) << " " << o;
   }
 }
 

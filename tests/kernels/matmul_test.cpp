@@ -13,7 +13,6 @@
 
 #include "qforge/core/fp16.h"
 #include "qforge/kernels/dispatch.h"
-#include "float_bits.h"
 
 namespace qforge {
 namespace {
@@ -50,7 +49,7 @@ TEST(MatMulF16, EveryOutputHasTheSingleDotsBits) {
       ASSERT_TRUE(one.widened.empty());
       for (int64_t o = 0; o < n_out; ++o) {
         const float expected = single(n_in, w.Row(o), one.Row(0));
-        ASSERT_EQ(FloatBits(y[static_cast<size_t>(r * n_out + o)]), FloatBits(expected))
+        ASSERT_EQ(FloatToBits(y[static_cast<size_t>(r * n_out + o)]), FloatToBits(expected))
             << "n_in " << n_in << " row " << r << " output " << o << ": " << y[static_cast<size_t>(r * n_out + o)]
             << " vs " << expected;
       }
@@ -79,7 +78,7 @@ TEST(MatMulF16, WidenedRowsAreTheHalfPrecisionValues) {
   for (int64_t r = 0; r < n_rows; ++r) {
     for (int64_t i = 0; i < n; ++i) {
       const float want = Fp16ToFp32(Fp32ToFp16(x[static_cast<size_t>(r * n + i)]));
-      EXPECT_EQ(FloatBits(rows.widened[static_cast<size_t>(r * rows.widened_stride + i)]), FloatBits(want)) << r << "," << i;
+      EXPECT_EQ(FloatToBits(rows.widened[static_cast<size_t>(r * rows.widened_stride + i)]), FloatToBits(want)) << r << "," << i;
     }
   }
 }

@@ -11,7 +11,7 @@
 
 #include "qforge/formats/registry.h"
 #include "qforge/kernels/dispatch.h"
-#include "float_bits.h"
+#include "qforge/core/fp16.h"
 
 namespace qforge {
 namespace {
@@ -126,7 +126,7 @@ TEST_P(VecDotKernels, FourRowKernelMatchesSingleDotBitForBit) {
       four(n, w.data, rows.data() + 4, stride, got);
       for (int r = 0; r < 4; ++r) {
         const float single = one(n, w.data, rows.data() + 4 + r * stride);
-        EXPECT_EQ(FloatBits(got[r]), FloatBits(single)) << IsaName(isa) << " row " << r << " n=" << n << ": " << got[r] << " vs " << single;
+        EXPECT_EQ(FloatToBits(got[r]), FloatToBits(single)) << IsaName(isa) << " row " << r << " n=" << n << ": " << got[r] << " vs " << single;
       }
     }
   }
@@ -169,11 +169,11 @@ TEST(VecDotF16Widened, MatchesSingleDotBitForBit) {
     for (int r = 0; r < 4; ++r) {
       const float* row = rows + r * (a_stride / sizeof(float));
       const float single = one(n, weights[0].data, halves[r].data);
-      EXPECT_EQ(FloatBits(wide.one(n, weights[0].data, row)), FloatBits(single)) << "row " << r << " n=" << n;
-      EXPECT_EQ(FloatBits(four[r]), FloatBits(single)) << "row " << r << " n=" << n << ": " << four[r] << " vs " << single;
+      EXPECT_EQ(FloatToBits(wide.one(n, weights[0].data, row)), FloatToBits(single)) << "row " << r << " n=" << n;
+      EXPECT_EQ(FloatToBits(four[r]), FloatToBits(single)) << "row " << r << " n=" << n << ": " << four[r] << " vs " << single;
       for (int k = 0; wide.tile && k < wide.tile_rows; ++k) {
         const float expected = one(n, weights[k].data, halves[r].data);
-        EXPECT_EQ(FloatBits(tile[k * 4 + r]), FloatBits(expected))
+        EXPECT_EQ(FloatToBits(tile[k * 4 + r]), FloatToBits(expected))
             << "tile weight row " << k << " activation row " << r << " n=" << n << ": " << tile[k * 4 + r] << " vs " << expected;
       }
     }
