@@ -8,6 +8,7 @@
 
 #include "qforge/core/fp16.h"
 #include "qforge/kernels/x86/avx2_vector.h"
+#include "qforge/kernels/x86/head_groups.h"
 #include "qforge/kernels/x86/x86_kernels.h"
 
 namespace qforge::avx2 {
@@ -104,16 +105,10 @@ void WeightedGroup(const float* p, int n_keys, const uint16_t* v, size_t v_strid
 
 void AttentionScores(const float* q, int n_q, int hd, const uint16_t* kt, size_t kt_stride, int n_keys, float scale,
                      float* scores) {
-  for (int g = 0; g < n_q; g += 4) {
-    const float* qg = q + static_cast<size_t>(g) * hd;
-    float* sg = scores + static_cast<size_t>(g) * n_keys;
-    switch (std::min(4, n_q - g)) {
-      case 1: ScoresGroup<1>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
-      case 2: ScoresGroup<2>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
-      case 3: ScoresGroup<3>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
-      default: ScoresGroup<4>(qg, hd, kt, kt_stride, n_keys, scale, sg); break;
-    }
-  }
+  ForEachHeadGroup(n_q, [&](auto group, int g) {
+    ScoresGroup<group()>(q + static_cast<size_t>(g) * hd, hd, kt, kt_stride, n_keys, scale,
+                         scores + static_cast<size_t>(g) * n_keys);
+  });
 }
 
 float RowMax(const float* p, int n) {
@@ -154,16 +149,9 @@ float ExpSum(float* p, int n, float max) {
 }
 
 void WeightedValues(const float* p, int n_q, int n_keys, const uint16_t* v, size_t v_stride, int hdv, float* out) {
-  for (int g = 0; g < n_q; g += 4) {
-    const float* pg = p + static_cast<size_t>(g) * n_keys;
-    float* og = out + static_cast<size_t>(g) * hdv;
-    switch (std::min(4, n_q - g)) {
-      case 1: WeightedGroup<1>(pg, n_keys, v, v_stride, hdv, og); break;
-      case 2: WeightedGroup<2>(pg, n_keys, v, v_stride, hdv, og); break;
-      case 3: WeightedGroup<3>(pg, n_keys, v, v_stride, hdv, og); break;
-      default: WeightedGroup<4>(pg, n_keys, v, v_stride, hdv, og); break;
-    }
-  }
+  ForEachHeadGroup(n_q, [&](auto group, int g) {
+    WeightedGroup<group()>(p + static_cast<size_t>(g) * n_keys, n_keys, v, v_stride, hdv, out + static_cast<size_t>(g) * hdv);
+  });
 }
 
 }  // namespace qforge::avx2
