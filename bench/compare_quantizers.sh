@@ -59,6 +59,7 @@ case "$model" in
     source_model="$shared/testdata/llamacpp/tiny-llama-f32.gguf"
     text="$shared/testdata/llamacpp/eval.txt"
     imatrix="$shared/testdata/llamacpp/imatrix.gguf"
+    calibration=(-f "$shared/testdata/llamacpp/calib.txt" -c 128)
     ctx=128 chunk_args=()
     kld_base="$shared/testdata/llamacpp/kld-base-f32.bin"
     configs=(Q4_0:pure Q4_1:pure Q5_0:pure Q5_1:pure Q8_0:pure Q2_K:pure Q3_K_S:pure Q4_K_S:pure
@@ -73,6 +74,7 @@ case "$model" in
     "$qforge" quantize "$root/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$source_model" --type F32 >&2
     text="$shared/data/text/wikitext-2-test.txt"
     imatrix="$shared/testdata/llamacpp-smollm2/imatrix-frankenstein.gguf"
+    calibration=(-f "$shared/data/text/frankenstein.txt" -c 512 --chunks 100)
     ctx=512 chunk_args=(--chunks "$chunks")
     kld_base="$work/kld-base.bin"
     echo "== llama.cpp's baseline logits ($chunks chunks of $ctx)" >&2
@@ -91,6 +93,13 @@ fi
 
 now() { date +%s.%N; }
 
+# The weight error of every row is weighted by measured importance, whatever the quantizers
+# were given: the mean square of each column's activation on the calibration text, the output
+# head included (llama.cpp's imatrix files leave it out), so that errors count as much as the
+# output error they cause.
+echo "== importance for judging weight error (qforge imatrix --process-output)" >&2
+"$qforge" imatrix -m "$source_model" "${calibration[@]}" --process-output -t 2 -o "$work/judge-imatrix.gguf" >&2
+
 # Prints "size bpw ppl kld same_top" for a file, scored against the baseline.
 score() {
   local log="$work/score.log"
@@ -104,7 +113,7 @@ score() {
   echo "$size ${bpw:-?} $ppl $kld $top"
 }
 
-header="| type | method | qforge size | bpw | qforge PPL | llama.cpp PPL | qforge KLD | llama.cpp KLD | qforge same-top % | llama.cpp same-top % | qforge s | llama.cpp s | weight error qforge/llama.cpp |"
+header="| type | method | qforge size | bpw | qforge PPL | llama.cpp PPL | qforge KLD | llama.cpp KLD | qforge same-top % | llama.cpp same-top % | qforge s | llama.cpp s | weight error qforge/llama.cpp (tensors lower) |"
 rule="|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 rows=()
 for config in "${configs[@]}"; do
@@ -121,10 +130,8 @@ for config in "${configs[@]}"; do
   t1=$(now)
   "$llama_bin/llama-quantize" "${l_args[@]}" "$source_model" "$work/l.gguf" "$type" 2 > "$work/lq.log" 2>&1
   t2=$(now)
-  werr_args=()
-  [[ "$method" != pure && "$method" != default ]] && werr_args=(--imatrix "$imatrix")
-  ratio=$("$weight_error" --source "$source_model" "${werr_args[@]}" "$work/q.gguf" "$work/l.gguf" |
-          awk '/geometric mean error ratio/ {print $NF}')
+  ratio=$("$weight_error" --source "$source_model" --imatrix "$work/judge-imatrix.gguf" "$work/q.gguf" "$work/l.gguf" |
+          awk '/geometric mean error ratio/ {n = $3; sub(";", "", n); printf "%s (%s/%s)", $NF, $9, n}')
   read -r q_size q_bpw q_ppl q_kld q_top < <(score "$work/q.gguf")
   read -r _ _ l_ppl l_kld l_top < <(score "$work/l.gguf")
   row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s |' \

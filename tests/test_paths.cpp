@@ -29,6 +29,8 @@ std::string SharedDir() { return EnvOr("QFORGE_SHARED_DIR", std::string(QFORGE_S
 std::string ModelsDir() { return EnvOr("QFORGE_MODELS_DIR", std::string(QFORGE_SOURCE_DIR) + "/models"); }
 std::string CliPath() { return QFORGE_CLI_PATH; }
 std::string SmolLM2Path() { return ModelsDir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
+std::string LlamaCppReferenceDir() { return SharedDir() + "/testdata/llamacpp"; }
+std::string TinyModelPath() { return LlamaCppReferenceDir() + "/tiny-llama-f32.gguf"; }
 
 std::string TempDir() {
   static const std::string dir = [] {

@@ -13,6 +13,8 @@ std::string ModelsDir();        // .../models
 std::string TempDir();          // a fresh directory per test binary run
 std::string CliPath();          // the qforge executable
 std::string SmolLM2Path();      // the default model in the cache
+std::string LlamaCppReferenceDir();  // .../shared/testdata/llamacpp
+std::string TinyModelPath();         // its tiny reference model, tiny-llama-f32.gguf
 
 // Skips the current test when a model file is absent, unless QFORGE_REQUIRE_MODELS=1
 // (set by CI), in which case the absence is a failure.

@@ -26,6 +26,7 @@ struct QuantizeCliOptions {
   bool pure = false;
   bool reference = false;
   bool no_outlier_protection = false;
+  bool measured_importance_only = false;
   bool verbose = false;
   int threads = 0;
 };
@@ -42,6 +43,7 @@ int RunQuantize(const QuantizeCliOptions& cli) {
   opt.pure = cli.pure;
   opt.reference_quantizer = cli.reference;
   opt.protect_outliers = !cli.no_outlier_protection;
+  opt.fill_importance_gaps = !cli.measured_importance_only;
   opt.threads = cli.threads > 0 ? cli.threads : static_cast<int>(std::thread::hardware_concurrency());
   for (const auto& spec : cli.tensor_types) {
     auto o = ParseTensorTypeOverride(spec);
@@ -67,20 +69,29 @@ int RunQuantize(const QuantizeCliOptions& cli) {
   if (!report) return Fail(report.error().message);
 
   std::map<std::string, int> type_counts;
-  for (const auto& t : report->tensors) ++type_counts[std::string(GgmlTypeName(t.type))];
+  std::map<ImportanceOrigin, int> importance_counts;
+  for (const auto& t : report->tensors) {
+    ++type_counts[std::string(GgmlTypeName(t.type))];
+    if (t.quantized) ++importance_counts[t.importance];
+  }
   if (cli.verbose) {
-    fmt::print("{:<36} {:<7} {:>12} {:>12} {:>8}\n", "tensor", "type", "bytes", "rel. error", "ms");
+    fmt::print("{:<36} {:<7} {:>12} {:>12} {:>10} {:>8}\n", "tensor", "type", "bytes", "rel. error", "importance", "ms");
     for (const auto& t : report->tensors) {
-      fmt::print("{:<36} {:<7} {:>12} {:>12.4e} {:>8.1f}\n", t.name, GgmlTypeName(t.type), t.bytes,
-                 t.relative_error, t.seconds * 1e3);
+      fmt::print("{:<36} {:<7} {:>12} {:>12.4e} {:>10} {:>8.1f}\n", t.name, GgmlTypeName(t.type), t.bytes,
+                 t.relative_error, t.quantized ? ImportanceOriginName(t.importance) : "-", t.seconds * 1e3);
     }
   }
   struct stat st {};
   const uint64_t file_size = ::stat(cli.output.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   std::string types;
   for (const auto& [name, count] : type_counts) types += fmt::format(" {}x{}", count, name);
+  std::string importance;
+  for (const auto& [origin, count] : importance_counts) {
+    importance += fmt::format("{}{} {}", importance.empty() ? "" : ", ", count, ImportanceOriginName(origin));
+  }
   fmt::print("wrote {} ({} bytes, {:.3f} bits/weight) in {:.2f} s with {} threads;{}\n", cli.output,
              file_size, report->bits_per_weight(), report->seconds, opt.threads, types);
+  if (!importance.empty()) fmt::print("importance of the fitted tensors: {}\n", importance);
   return kExitOk;
 }
 
@@ -98,6 +109,10 @@ Subcommand AddQuantizeCommand(CLI::App& root) {
   app->add_flag("--reference-quantizer", opt->reference, "Plain round-to-nearest instead of fitted scales");
   app->add_flag("--no-outlier-protection", opt->no_outlier_protection,
                  "Without an imatrix, weight every value the same (default: each scale group's largest weight counts 4x)");
+  app->add_flag("--measured-importance-only", opt->measured_importance_only,
+                 "Weight only by the imatrix; without an entry every column counts the same (default: "
+                 "derive the output head's importance from the last block's, estimate the rest from the "
+                 "norm gains and the token embedding; docs/decisions.md)");
   app->add_flag("-v,--verbose", opt->verbose, "Print a line per tensor");
   app->add_option("-t,--threads", opt->threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
   return {app, [opt] { return RunQuantize(*opt); }};

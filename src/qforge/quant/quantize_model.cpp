@@ -9,6 +9,7 @@
 #include "qforge/core/thread_pool.h"
 #include "qforge/formats/registry.h"
 #include "qforge/io/gguf_writer.h"
+#include "qforge/quant/importance.h"
 #include "qforge/quant/quantizer.h"
 
 namespace qforge {
@@ -61,12 +62,12 @@ Expected<Plan> PlanTensor(const TensorSource::Tensor& t, const ModelShape& shape
   return Plan{type, !IsFloatType(type)};
 }
 
-// Only the matrices inside the transformer blocks: measured on SmolLM2 and on the tiny
-// reference model, protecting each group's largest weight lowers KL divergence there, while
-// for the token embedding and the output head (which write and read the logits' space
-// directly) the plain squared error does better (docs/decisions.md, "Outlier protection").
-bool ProtectsOutliers(const std::string& name, bool has_importance, const QuantizeOptions& opt) {
-  return opt.protect_outliers && !has_importance && name.starts_with("blk.");
+// Only the matrices inside the transformer blocks, and only where the importance was not
+// measured: on SmolLM2 and on the tiny reference model, protecting each group's largest weight
+// lowers KL divergence there, while for the token embedding and the output head (which write
+// and read the logits' space directly) it does not (docs/decisions.md, "Outlier protection").
+bool ProtectsOutliers(const std::string& name, ImportanceOrigin importance, const QuantizeOptions& opt) {
+  return opt.protect_outliers && importance != ImportanceOrigin::kMeasured && name.starts_with("blk.");
 }
 
 }  // namespace
@@ -137,6 +138,8 @@ Expected<QuantizeReport> QuantizeModel(TensorSource& source, const std::string& 
   QF_RETURN_IF_ERROR(writer.Begin());
 
   ThreadPool pool(opt.threads);
+  ImportancePlanner importance(source, opt.imatrix, opt.fill_importance_gaps);
+  if (!opt.reference_quantizer) QF_RETURN_IF_ERROR(importance.Prepare());
   QuantizeReport report;
   std::vector<float> values;
   std::vector<uint8_t> out;
@@ -164,9 +167,16 @@ Expected<QuantizeReport> QuantizeModel(TensorSource& source, const std::string& 
       const size_t row_bytes = static_cast<size_t>(tr.bytes / static_cast<uint64_t>(std::max<int64_t>(1, n_rows)));
       const RowQuantizerFn fitted = FindRowQuantizer(plan.type);
       const std::vector<float>* imp = (plan.quantized && opt.imatrix) ? opt.imatrix->Find(t.name) : nullptr;
+      ColumnImportance columns;
+      if (plan.quantized && !opt.reference_quantizer) {
+        auto c = importance.For(t.name, row_len);
+        if (!c) return c.error();
+        columns = std::move(*c);
+      }
+      tr.importance = columns.origin;
       RowWeighting weighting;
-      weighting.importance = imp ? imp->data() : nullptr;
-      weighting.protect_group_max = ProtectsOutliers(t.name, imp != nullptr, opt);
+      weighting.importance = columns.values.empty() ? nullptr : columns.values.data();
+      weighting.protect_group_max = ProtectsOutliers(t.name, columns.origin, opt);
       std::mutex sums_mutex;
       double err_num = 0.0, err_den = 0.0;
       pool.ParallelFor(static_cast<size_t>(n_rows), [&](size_t begin, size_t end, int) {

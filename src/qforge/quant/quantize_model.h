@@ -11,6 +11,7 @@
 #include "qforge/calib/imatrix.h"
 #include "qforge/core/progress.h"
 #include "qforge/core/status.h"
+#include "qforge/quant/importance.h"
 #include "qforge/quant/mixes.h"
 #include "qforge/quant/tensor_source.h"
 
@@ -28,8 +29,11 @@ struct QuantizeOptions {
   const Imatrix* imatrix = nullptr;    // importance per input column, by tensor name
   std::vector<TensorTypeOverride> overrides;  // first match wins, before shape fallbacks
   int threads = 1;
-  // Without importance for a tensor inside the transformer blocks, weight each scale group's
-  // largest value more (RowWeighting::protect_group_max).
+  // Where the importance matrix has no entry for a tensor (or none is given), derive or
+  // estimate the importance from the model's weights (quant/importance.h).
+  bool fill_importance_gaps = true;
+  // Where a tensor inside the transformer blocks has no measured importance, weight each scale
+  // group's largest value more (RowWeighting::protect_group_max).
   bool protect_outliers = true;
   // Use the formats' plain round-to-nearest reference quantizers instead of qforge's fitted
   // ones (for comparisons).
@@ -42,9 +46,10 @@ struct TensorReport {
   int64_t n_elements = 0;
   uint64_t bytes = 0;
   double seconds = 0.0;
-  // sum_j imp_j (w - w')^2 / sum_j imp_j w^2 over the tensor; imp = importance (1 without an
-  // importance matrix). Zero for tensors stored unquantized.
+  // sum_j imp_j (w - w')^2 / sum_j imp_j w^2 over the tensor; imp = the importance matrix's
+  // entry (1 without one, whatever importance the fit used). Zero for tensors stored unquantized.
   double relative_error = 0.0;
+  ImportanceOrigin importance = ImportanceOrigin::kNone;  // what the fit weighted by
   bool quantized = false;
 };
 

@@ -1,6 +1,6 @@
 // qforge's error-minimizing quantizers, one per weight format. Each fits every block to its
 // grid by the exact or refined searches in quant/fit.h, weighting each value's squared error
-// by the importance of its input column (from an importance matrix; uniform without one).
+// by the importance of its input column (quant/importance.h; uniform without one).
 // The written blocks are bit-compatible with llama.cpp's layouts (formats/blocks.h).
 #pragma once
 
@@ -13,9 +13,9 @@ namespace qforge {
 // How the squared error of a row's values is weighted.
 struct RowWeighting {
   const float* importance = nullptr;  // one non-negative weight per column, or null
-  // Without an importance matrix: the largest |x| of each scale group (the values one scale
-  // serves) counts kGroupMaxWeight times, so the fit keeps it close to its value instead of
-  // trading it for the group's small values (docs/decisions.md, "Outlier protection").
+  // Where the importance was not measured: the largest |x| of each scale group (the values one
+  // scale serves) counts kGroupMaxWeight times more, so the fit keeps it close to its value
+  // instead of trading it for the group's small values (docs/decisions.md, "Outlier protection").
   bool protect_group_max = false;
 };
 inline constexpr float kGroupMaxWeight = 4.0f;
