@@ -119,8 +119,9 @@ TEST(Importance, DerivedOutputHeadMatchesItsMeasurement) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto measured = LoadImatrix(measured_path);
   ASSERT_TRUE(measured.ok()) << measured.error().message;
-  const std::vector<float>* truth = measured->Find("output.weight");
-  ASSERT_NE(truth, nullptr);
+  ASSERT_NE(measured->Find("output.weight"), nullptr);
+  const std::vector<float> truth_values = *measured->Find("output.weight");
+  const std::vector<float>* truth = &truth_values;
   measured->importance.erase("output.weight");  // as llama.cpp's files are
   const ColumnImportance derived = Plan("output.weight", &*measured);
   ASSERT_EQ(derived.origin, ImportanceOrigin::kDerived);
