@@ -180,10 +180,10 @@ double QforgeKld(const std::string& model) {
 // The goal, asserted: for every type, qforge's file is closer to the unquantized model
 // than llama.cpp's, with the same importance matrix or none (pure types) and for the standard
 // mixes with the imatrix, as llama.cpp's reference files were made. One known exception:
-// pure IQ4_NL on this random-weight model is 2% above llama.cpp, all of it from one input token
-// (id 429, 3.7% of the scored tokens; on the others qforge is 18% lower), whose KLD swings by 2x
-// with any change of rounding (docs/quantization-results.md); its bound is that measured gap,
-// so it cannot widen.
+// pure IQ4_NL on this random-weight model is 0.7% above llama.cpp, all of it from one input
+// token (id 429, 3.7% of the scored tokens; on the others qforge is 19% lower), whose KLD
+// swings by 2x with any change of rounding (docs/quantization-results.md); its bound is that
+// measured gap with a little room, so it cannot widen.
 TEST(QuantizeModelSlow, KlDivergenceBelowLlamaCppForEveryType) {
   const auto llama_kld = LlamaCppKld();
   struct Config {
@@ -195,7 +195,7 @@ TEST(QuantizeModelSlow, KlDivergenceBelowLlamaCppForEveryType) {
   std::vector<Config> configs;
   for (const std::string type : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_S", "Q4_K_S",
                                  "Q5_K_S", "Q6_K", "IQ4_NL", "IQ4_XS"}) {
-    configs.push_back({type, "quantized/pure-" + type + ".gguf", "--pure", type == "IQ4_NL" ? 1.03 : 1.0});
+    configs.push_back({type, "quantized/pure-" + type + ".gguf", "--pure", type == "IQ4_NL" ? 1.015 : 1.0});
     configs.push_back({type, "quantized/pure-imat-" + type + ".gguf", "--pure --imatrix " + TinyImatrix()});
   }
   for (const std::string mix : {"Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M"}) {

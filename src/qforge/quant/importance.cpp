@@ -1,6 +1,9 @@
 #include "qforge/quant/importance.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <numbers>
 
 namespace qforge {
 
@@ -52,12 +55,36 @@ std::string NormFeeding(const std::string& name, bool tied_embeddings) {
   return "";
 }
 
+double SiluSquareMean(double sigma) {
+  // Simpson's rule over z in [-8, 8] of silu(sigma z)^2 phi(z); the tails beyond hold < 1e-14.
+  constexpr int kSteps = 800;
+  constexpr double kLo = -8.0, kHi = 8.0, kH = (kHi - kLo) / kSteps;
+  double sum = 0.0;
+  for (int k = 0; k <= kSteps; ++k) {
+    const double z = kLo + k * kH, x = sigma * z;
+    const double silu = x / (1.0 + std::exp(-x));
+    const double weight = (k == 0 || k == kSteps) ? 1.0 : (k % 2 ? 4.0 : 2.0);
+    sum += weight * silu * silu * std::exp(-0.5 * z * z);
+  }
+  return sum * kH / 3.0 / std::sqrt(2.0 * std::numbers::pi);
+}
+
 ImportancePlanner::ImportancePlanner(TensorSource& source, const Imatrix* imatrix, bool fill_gaps)
     : source_(source), imatrix_(imatrix), fill_gaps_(fill_gaps) {
   for (const auto& t : source.tensors()) {
     if (t.name == "output.weight") tied_embeddings_ = false;
+    if (t.name == "token_embd.weight") n_embd_ = t.shape[0];
     n_blocks_ = std::max(n_blocks_, BlockIndex(t.name) + 1);
   }
+  std::string arch;
+  for (const auto& [key, value] : source.metadata()) {
+    if (key == "general.architecture" && TypeOf(value) == GgufType::STRING) arch = std::get<std::string>(value);
+  }
+  for (const auto& [key, value] : source.metadata()) {
+    if (key != arch + ".attention.head_count") continue;
+    if (const auto n = AsInteger(value)) n_head_ = *n;
+  }
+  silu_gated_ffn_ = arch == "llama";
 }
 
 Expected<std::vector<float>> ImportancePlanner::ReadVector(const std::string& name, int64_t expected_len) {
@@ -74,6 +101,8 @@ Expected<std::vector<float>> ImportancePlanner::ReadVector(const std::string& na
 
 Expected<std::vector<float>> ImportancePlanner::EmbeddingChannelEnergy(int64_t n_embd) {
   if (static_cast<int64_t>(embedding_energy_.size()) == n_embd) return embedding_energy_;
+  if (embedding_read_) return std::vector<float>{};  // absent, another width, or all zero
+  embedding_read_ = true;
   const auto& tensors = source_.tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (tensors[i].name != "token_embd.weight" || tensors[i].shape[0] != n_embd) continue;
@@ -98,10 +127,14 @@ Expected<std::vector<float>> ImportancePlanner::EmbeddingChannelEnergy(int64_t n
 Status ImportancePlanner::Prepare() {
   if (!fill_gaps_) return Status::Ok();
   for (const auto& t : source_.tensors()) {
-    if (t.shape.size() < 2 || NormFeeding(t.name, tied_embeddings_).empty()) continue;
+    const bool estimable = !NormFeeding(t.name, tied_embeddings_).empty() ||
+                           EndsWithAny(t.name, {".ffn_down.weight", ".attn_output.weight"});
+    if (t.shape.size() < 2 || !estimable) continue;
     if (imatrix_ != nullptr && imatrix_->Find(t.name) != nullptr) continue;
-    auto energy = EmbeddingChannelEnergy(t.shape[0]);  // kept for For()
-    if (!energy) return energy.error();
+    if (n_embd_ > 0) {
+      auto energy = EmbeddingChannelEnergy(n_embd_);  // kept for For()
+      if (!energy) return energy.error();
+    }
     return Status::Ok();
   }
   return Status::Ok();
@@ -127,7 +160,14 @@ Expected<ColumnImportance> ImportancePlanner::For(const std::string& name, int64
   }
   if (!fill_gaps_) return out;
   const std::string norm = NormFeeding(name, tied_embeddings_);
-  if (norm.empty()) return out;
+  if (norm.empty()) {
+    const int block = BlockIndex(name);
+    if (block < 0) return out;
+    const std::string prefix = "blk." + std::to_string(block) + ".";
+    if (name == prefix + "ffn_down.weight" && silu_gated_ffn_) return FfnHiddenEstimate(prefix, row_len);
+    if (name == prefix + "attn_output.weight" && n_head_ > 0) return AttentionOutputEstimate(prefix, row_len);
+    return out;
+  }
   auto gain = ReadVector(norm, row_len);
   if (!gain) return gain.error();
   if (gain->empty()) return out;
@@ -159,12 +199,88 @@ Expected<ColumnImportance> ImportancePlanner::For(const std::string& name, int64
     }
   }
 
-  auto energy = EmbeddingChannelEnergy(row_len);
+  auto stream = StreamEnergy(norm, row_len);
+  if (!stream) return stream.error();
+  if (stream->empty()) return out;
+  out.values.assign(stream->begin(), stream->end());
+  out.origin = ImportanceOrigin::kEstimated;
+  return out;
+}
+
+Expected<std::vector<double>> ImportancePlanner::StreamEnergy(const std::string& norm, int64_t n_embd) {
+  auto gain = ReadVector(norm, n_embd);
+  if (!gain) return gain.error();
+  auto energy = EmbeddingChannelEnergy(n_embd);
   if (!energy) return energy.error();
+  std::vector<double> s;
+  if (gain->empty()) return s;
+  s.resize(gain->size());
+  for (size_t j = 0; j < s.size(); ++j) {
+    s[j] = static_cast<double>((*gain)[j]) * (*gain)[j] * (energy->empty() ? 1.0 : (*energy)[j]);
+  }
+  return s;
+}
+
+Expected<std::vector<double>> ImportancePlanner::RowEnergies(const std::string& matrix, const std::vector<double>& s) {
+  const auto& tensors = source_.tensors();
+  std::vector<double> rows;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].name != matrix) continue;
+    const int64_t width = tensors[i].shape[0];
+    if (tensors[i].shape.size() != 2 || width != static_cast<int64_t>(s.size())) return rows;
+    std::vector<float> w;
+    QF_RETURN_IF_ERROR(source_.ReadFloat(i, w));
+    source_.Release(i);  // its pages were read for these sums only
+    rows.assign(w.size() / static_cast<size_t>(width), 0.0);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const float* row = w.data() + r * width;
+      double sum = 0.0;
+      for (int64_t k = 0; k < width; ++k) sum += static_cast<double>(row[k]) * row[k] * s[k];
+      rows[r] = sum;
+    }
+    return rows;
+  }
+  return rows;
+}
+
+Expected<ColumnImportance> ImportancePlanner::FfnHiddenEstimate(const std::string& block, int64_t row_len) {
+  ColumnImportance out;
+  auto stream = StreamEnergy(block + "ffn_norm.weight", n_embd_);
+  if (!stream) return stream.error();
+  if (stream->empty()) return out;
+  auto gate = RowEnergies(block + "ffn_gate.weight", *stream);  // variance of each gate input
+  if (!gate) return gate.error();
+  auto up = RowEnergies(block + "ffn_up.weight", *stream);
+  if (!up) return up.error();
+  if (static_cast<int64_t>(gate->size()) != row_len || static_cast<int64_t>(up->size()) != row_len) return out;
   out.values.resize(static_cast<size_t>(row_len));
-  for (int64_t j = 0; j < row_len; ++j) {
-    const float g = (*gain)[j];
-    out.values[j] = g * g * (energy->empty() ? 1.0f : (*energy)[j]);
+  for (int64_t i = 0; i < row_len; ++i) {
+    out.values[i] = static_cast<float>(SiluSquareMean(std::sqrt((*gate)[i])) * (*up)[i]);
+  }
+  out.origin = ImportanceOrigin::kEstimated;
+  return out;
+}
+
+Expected<ColumnImportance> ImportancePlanner::AttentionOutputEstimate(const std::string& block, int64_t row_len) {
+  ColumnImportance out;
+  auto stream = StreamEnergy(block + "attn_norm.weight", n_embd_);
+  if (!stream) return stream.error();
+  if (stream->empty()) return out;
+  auto value_rows = RowEnergies(block + "attn_v.weight", *stream);
+  if (!value_rows) return value_rows.error();
+  // Column i of the output projection reads dimension d of query head h, which averages the
+  // values of KV head h / (n_head / n_head_kv) in the same dimension.
+  if (row_len % n_head_ != 0) return out;
+  const int64_t head_dim = row_len / n_head_;
+  const int64_t n_head_kv = static_cast<int64_t>(value_rows->size()) / head_dim;
+  if (n_head_kv == 0 || n_head_ % n_head_kv != 0 || n_head_kv * head_dim != static_cast<int64_t>(value_rows->size())) {
+    return out;
+  }
+  const int64_t group = n_head_ / n_head_kv;
+  out.values.resize(static_cast<size_t>(row_len));
+  for (int64_t i = 0; i < row_len; ++i) {
+    const int64_t head = i / head_dim, dim = i % head_dim;
+    out.values[i] = static_cast<float>((*value_rows)[(head / group) * head_dim + dim]);
   }
   out.origin = ImportanceOrigin::kEstimated;
   return out;
