@@ -108,11 +108,11 @@ Subcommand AddQuantizeCommand(CLI::App& root) {
   app->add_flag("--pure", opt->pure, "Every weight matrix gets the mix's base type");
   app->add_flag("--reference-quantizer", opt->reference, "Plain round-to-nearest instead of fitted scales");
   app->add_flag("--no-outlier-protection", opt->no_outlier_protection,
-                 "Without an imatrix, weight every value the same (default: each scale group's largest weight counts 4x)");
+                 "Where importance is not measured, do not weight each scale group's largest value 4x inside the blocks (default: do)");
   app->add_flag("--measured-importance-only", opt->measured_importance_only,
                  "Weight only by the imatrix; without an entry every column counts the same (default: "
                  "derive the output head's importance from the last block's, estimate the rest from the "
-                 "norm gains and the token embedding; docs/decisions.md)");
+                 "model's own weights; docs/decisions.md)");
   app->add_flag("-v,--verbose", opt->verbose, "Print a line per tensor");
   app->add_option("-t,--threads", opt->threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
   return {app, [opt] { return RunQuantize(*opt); }};

@@ -173,7 +173,8 @@ Expected<QuantizeReport> QuantizeModel(TensorSource& source, const std::string& 
         if (!c) return c.error();
         columns = std::move(*c);
       }
-      tr.importance = columns.origin;
+      // The reference quantizers weight by the imatrix entry alone, when they weight at all.
+      tr.importance = opt.reference_quantizer && imp ? ImportanceOrigin::kMeasured : columns.origin;
       RowWeighting weighting;
       weighting.importance = columns.values.empty() ? nullptr : columns.values.data();
       weighting.protect_group_max = ProtectsOutliers(t.name, columns.origin, opt);
