@@ -17,6 +17,8 @@ int BlockIndex(const std::string& name) {
   return (end != name.c_str() + 4 && *end == '.') ? static_cast<int>(i) : -1;
 }
 
+std::string BlockPrefix(int block) { return "blk." + std::to_string(block) + "."; }
+
 bool EndsWithAny(const std::string& name, std::initializer_list<const char*> suffixes) {
   for (const char* s : suffixes) {
     if (name.ends_with(s)) return true;
@@ -39,7 +41,7 @@ const char* ImportanceOriginName(ImportanceOrigin origin) {
 std::string NormFeeding(const std::string& name, bool tied_embeddings) {
   const int block = BlockIndex(name);
   if (block >= 0) {
-    const std::string prefix = "blk." + std::to_string(block) + ".";
+    const std::string prefix = BlockPrefix(block);
     if (EndsWithAny(name, {".attn_q.weight", ".attn_k.weight", ".attn_v.weight", ".attn_qkv.weight"})) {
       return prefix + "attn_norm.weight";
     }
@@ -142,7 +144,7 @@ Status ImportancePlanner::Prepare() {
 
 std::string ImportancePlanner::LastBlockFfnInput() const {
   if (imatrix_ == nullptr || n_blocks_ == 0) return "";
-  const std::string prefix = "blk." + std::to_string(n_blocks_ - 1) + ".";
+  const std::string prefix = BlockPrefix(n_blocks_ - 1);
   for (const char* m : {"ffn_up.weight", "ffn_gate.weight", "ffn_up_exps.weight", "ffn_gate_exps.weight"}) {
     if (imatrix_->Find(prefix + m) != nullptr) return prefix + m;
   }
@@ -163,22 +165,21 @@ Expected<ColumnImportance> ImportancePlanner::For(const std::string& name, int64
   if (norm.empty()) {
     const int block = BlockIndex(name);
     if (block < 0) return out;
-    const std::string prefix = "blk." + std::to_string(block) + ".";
+    const std::string prefix = BlockPrefix(block);
     if (name == prefix + "ffn_down.weight" && silu_gated_ffn_) return FfnHiddenEstimate(prefix, row_len);
     if (name == prefix + "attn_output.weight" && n_head_ > 0) return AttentionOutputEstimate(prefix, row_len);
     return out;
   }
-  auto gain = ReadVector(norm, row_len);
-  if (!gain) return gain.error();
-  if (gain->empty()) return out;
 
   // The output head with a measurement of the last block's FFN input: carry it through.
   const std::string ffn = norm == "output_norm.weight" ? LastBlockFfnInput() : "";
   if (!ffn.empty()) {
     const std::vector<float>& measured = *imatrix_->Find(ffn);
-    auto ffn_gain = ReadVector(ffn.substr(0, ffn.find('.', 4) + 1) + "ffn_norm.weight", row_len);
+    auto gain = ReadVector(norm, row_len);
+    if (!gain) return gain.error();
+    auto ffn_gain = ReadVector(BlockPrefix(n_blocks_ - 1) + "ffn_norm.weight", row_len);
     if (!ffn_gain) return ffn_gain.error();
-    if (!ffn_gain->empty() && static_cast<int64_t>(measured.size()) == row_len) {
+    if (!gain->empty() && !ffn_gain->empty() && static_cast<int64_t>(measured.size()) == row_len) {
       out.values.resize(static_cast<size_t>(row_len));
       double sum = 0.0;
       int64_t known = 0;
