@@ -14,7 +14,10 @@
 #   smollm2: the default model dequantized to F32 by qforge (llama.cpp's baseline is the same
 #            file), wikitext-2 test at context 512 (first N chunks, default 20), imatrix from
 #            ../shared/testdata/llamacpp-smollm2.
-# --configs replaces the model's list of TYPE:METHOD rows (METHOD: pure, pure-imat, imat, default).
+# --configs replaces the model's list of TYPE:METHOD rows (METHOD: pure, pure-imat, imat, default,
+# pure-estimated, estimated). Without an imatrix qforge's default lets the model sample its own
+# calibration text; the -estimated rows turn that off (--no-self-calibration) and weight by the
+# estimate from the weights alone. llama.cpp gets the same arguments as the row minus that flag.
 # Prints a Markdown table on stdout (and to --out); progress on stderr.
 set -euo pipefail
 
@@ -28,7 +31,7 @@ while (($#)); do
     --chunks) chunks="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --configs) only_configs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "compare_quantizers.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -40,8 +43,8 @@ for tool in llama-quantize llama-perplexity; do
 done
 for config in $only_configs; do  # checked before the slow baseline is computed
   case "${config#*:}" in
-    pure|pure-imat|imat|default) ;;
-    *) echo "compare_quantizers.sh: --configs: '$config' is not TYPE:METHOD (METHOD: pure, pure-imat, imat, default)" >&2
+    pure|pure-imat|imat|default|pure-estimated|estimated) ;;
+    *) echo "compare_quantizers.sh: --configs: '$config' is not TYPE:METHOD (METHOD: pure, pure-imat, imat, default, pure-estimated, estimated)" >&2
        exit 2 ;;
   esac
 done
@@ -66,7 +69,10 @@ case "$model" in
              Q5_K_S:pure Q6_K:pure IQ4_NL:pure IQ4_XS:pure
              Q4_0:pure-imat Q4_1:pure-imat Q5_0:pure-imat Q5_1:pure-imat Q2_K:pure-imat
              Q3_K_S:pure-imat Q4_K_S:pure-imat Q5_K_S:pure-imat Q6_K:pure-imat IQ4_NL:pure-imat
-             IQ4_XS:pure-imat Q2_K:imat Q3_K_M:imat Q4_K_M:imat Q5_K_M:imat)
+             IQ4_XS:pure-imat Q2_K:imat Q3_K_M:imat Q4_K_M:imat Q5_K_M:imat
+             Q4_0:pure-estimated Q4_1:pure-estimated Q5_0:pure-estimated Q5_1:pure-estimated
+             Q8_0:pure-estimated Q2_K:pure-estimated Q3_K_S:pure-estimated Q4_K_S:pure-estimated
+             Q5_K_S:pure-estimated Q6_K:pure-estimated IQ4_NL:pure-estimated IQ4_XS:pure-estimated)
     ;;
   smollm2)
     source_model="$work/smollm2-f32.gguf"
@@ -82,7 +88,8 @@ case "$model" in
       -t 2 --kl-divergence-base "$kld_base" > "$work/base.log" 2>&1
     configs=(Q8_0:default Q6_K:default Q5_K_M:default Q4_K_M:default Q4_1:default Q4_0:default
              IQ4_XS:default Q3_K_M:default Q2_K:default
-             Q4_K_M:imat IQ4_XS:imat Q4_0:imat Q3_K_M:imat Q2_K:imat)
+             Q4_K_M:imat IQ4_XS:imat Q4_0:imat Q3_K_M:imat Q2_K:imat
+             Q4_0:estimated IQ4_XS:estimated Q3_K_M:estimated)
     ;;
   *) echo "compare_quantizers.sh: --model must be tiny or smollm2" >&2; exit 2 ;;
 esac
@@ -123,6 +130,8 @@ for config in "${configs[@]}"; do
     pure) q_args+=(--pure); l_args+=(--pure) ;;
     pure-imat) q_args+=(--pure --imatrix "$imatrix"); l_args+=(--pure --imatrix "$imatrix") ;;
     imat) q_args+=(--imatrix "$imatrix"); l_args+=(--imatrix "$imatrix") ;;
+    pure-estimated) q_args+=(--pure --no-self-calibration); l_args+=(--pure) ;;
+    estimated) q_args+=(--no-self-calibration) ;;
   esac
   echo "== $type ($method)" >&2
   t0=$(now)

@@ -127,6 +127,12 @@ TEST(BadInput, QuantizeIntoAMissingDirectory) {
                      {"/nonexistent/dir/out.gguf", "cannot create"});
 }
 
+TEST(BadInput, ImatrixNeedsATextOrSelf) {
+  ExpectOneLineError(RunCli("imatrix -m " + TinyModel() + " -o " + TempDir() + "/i.gguf"), {"-f TEXT", "--self"});
+  ExpectOneLineError(RunCli("imatrix -m " + TinyModel() + " -f x.txt --self -o " + TempDir() + "/i.gguf"),
+                     {"-f TEXT", "--self"});
+}
+
 TEST(BadInput, BadImatrixFile) {
   ExpectOneLineError(RunCli("quantize " + TinyModel() + " " + TempDir() + "/y.gguf --type Q4_K_S --imatrix " + TinyModel()),
                      {TinyModel(), "not an importance matrix"});

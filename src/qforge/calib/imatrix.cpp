@@ -116,4 +116,18 @@ Expected<Imatrix> LoadImatrix(const std::string& path) {
   return m;
 }
 
+Imatrix MeanImportance(const std::map<std::string, ImatrixEntry>& entries) {
+  Imatrix m;
+  for (const auto& [name, e] : entries) {
+    if (e.count < 1) continue;
+    std::vector<float> mean(e.sum_sq.size());
+    // In float, as LoadImatrix divides the file's float sums and counts: statistics used
+    // directly and the same statistics saved and loaded again weight the fits identically.
+    const float count = static_cast<float>(e.count);
+    for (size_t j = 0; j < mean.size(); ++j) mean[j] = static_cast<float>(e.sum_sq[j]) / count;
+    m.importance.emplace(name, std::move(mean));
+  }
+  return m;
+}
+
 }  // namespace qforge

@@ -51,4 +51,7 @@ struct Imatrix {
 };
 Expected<Imatrix> LoadImatrix(const std::string& path);
 
+// The same means computed from collected statistics, without a file in between.
+Imatrix MeanImportance(const std::map<std::string, ImatrixEntry>& entries);
+
 }  // namespace qforge

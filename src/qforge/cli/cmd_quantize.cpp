@@ -2,12 +2,21 @@
 // GGUF file or a Hugging Face safetensors directory.
 #include <fmt/format.h>
 #include <sys/stat.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
+#include "qforge/calib/self_calibration.h"
 #include "qforge/cli/commands.h"
 #include "qforge/core/progress.h"
 #include "qforge/quant/hf_source.h"
@@ -27,9 +36,26 @@ struct QuantizeCliOptions {
   bool reference = false;
   bool no_outlier_protection = false;
   bool measured_importance_only = false;
+  bool no_self_calibration = false;
+  SelfCalibrationOptions self_calibration;
   bool verbose = false;
   int threads = 0;
 };
+
+// Checked before any work (self-calibration alone can take minutes on a large model), so an
+// output nobody can write fails at once; the writer still reports what goes wrong later.
+std::optional<std::string> OutputDirectoryProblem(const std::string& output) {
+  std::filesystem::path dir = std::filesystem::path(output).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return fmt::format("{}: cannot create: directory '{}' does not exist", output, dir.string());
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return fmt::format("{}: cannot create: {}", output, std::strerror(errno));
+  }
+  return std::nullopt;
+}
 
 int RunQuantize(const QuantizeCliOptions& cli) {
   const auto mix = FindMix(cli.type);
@@ -38,6 +64,7 @@ int RunQuantize(const QuantizeCliOptions& cli) {
     for (const auto& m : AllMixes()) names += (names.empty() ? "" : " ") + std::string(m.name);
     return Fail(fmt::format("unknown --type '{}' (one of: {})", cli.type, names));
   }
+  if (auto problem = OutputDirectoryProblem(cli.output)) return Fail(*problem);
   QuantizeOptions opt;
   opt.mix = *mix;
   opt.pure = cli.pure;
@@ -59,9 +86,40 @@ int RunQuantize(const QuantizeCliOptions& cli) {
   }
   // A directory is a Hugging Face checkpoint; anything else is read (and reported) as GGUF.
   std::error_code ec;
-  auto source = std::filesystem::is_directory(cli.input, ec) ? OpenHfSource(cli.input)
-                                                             : OpenGgufSource(cli.input);
+  const bool hf_directory = std::filesystem::is_directory(cli.input, ec);
+  auto source = hf_directory ? OpenHfSource(cli.input) : OpenGgufSource(cli.input);
   if (!source) return Fail(source.error().message);
+  // Without an imatrix the model samples its own calibration text, when qforge can run it;
+  // otherwise the importance is estimated from the weights (quant/importance.h).
+  const bool float_mix = mix->base == GgmlType::F32 || mix->base == GgmlType::F16 || mix->base == GgmlType::BF16;
+  if (!imatrix && !cli.no_self_calibration && !cli.reference && !float_mix) {
+    if (hf_directory) {
+      fmt::print(stderr, "self-calibration skipped: it runs GGUF inputs only; importance estimated from the weights\n");
+    } else {
+      SelfCalibrationOptions so = cli.self_calibration;
+      so.threads = opt.threads;
+      const auto t0 = std::chrono::steady_clock::now();
+      StderrProgress sampling("self-calibration");
+      auto sampled = SelfCalibrateFile(cli.input, so, sampling.AsFn());
+      sampling.Finish();
+#ifdef __GLIBC__
+      // The sampling run's buffers are freed, but glibc keeps heap it grew while its mmap
+      // threshold had risen (about 57 MB on SmolLM2); give it back before the streaming pass.
+      ::malloc_trim(0);
+#endif
+      if (sampled) {
+        imatrix = MeanImportance(sampled->collector.entries());
+        opt.imatrix = &*imatrix;
+        opt.imatrix_self_sampled = true;
+        fmt::print(stderr, "self-calibration: {} sequences of {} tokens sampled in {:.1f} s\n", so.n_sequences,
+                   so.sequence_length,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      } else {
+        fmt::print(stderr, "self-calibration skipped: {}; importance estimated from the weights\n",
+                   sampled.error().message);
+      }
+    }
+  }
 
   StderrProgress progress("quantize");
   auto report = QuantizeModel(**source, cli.output, opt, progress.AsFn());
@@ -113,6 +171,17 @@ Subcommand AddQuantizeCommand(CLI::App& root) {
                  "Weight only by the imatrix; without an entry every column counts the same (default: "
                  "derive the output head's importance from the last block's, estimate the rest from the "
                  "model's own weights; docs/decisions.md)");
+  app->add_flag("--no-self-calibration", opt->no_self_calibration,
+                 "Without --imatrix, do not let the model sample its own calibration text; estimate the "
+                 "importance from the weights instead (default: sample, when qforge can run the model)");
+  app->add_option("--self-calibration-sequences", opt->self_calibration.n_sequences,
+                  "Sequences the model samples for self-calibration")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  app->add_option("--self-calibration-length", opt->self_calibration.sequence_length,
+                  "Tokens per self-calibration sequence")
+      ->capture_default_str()->check(CLI::Range(2, 1 << 20));
+  app->add_option("--self-calibration-seed", opt->self_calibration.seed, "Sampling seed for self-calibration")
+      ->capture_default_str();
   app->add_flag("-v,--verbose", opt->verbose, "Print a line per tensor");
   app->add_option("-t,--threads", opt->threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
   return {app, [opt] { return RunQuantize(*opt); }};

@@ -78,14 +78,14 @@ class TensorBinder {
 
 }  // namespace
 
-Expected<std::unique_ptr<Model>> Model::Load(const std::string& path) {
+Expected<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelLoadOptions& options) {
   auto file = GgufFile::Open(path);
   if (!file) return file.error();
   auto config = ReadModelConfig(*file);
   if (!config) return config.error();
   std::unique_ptr<Model> model(new Model(std::move(*file), std::move(*config)));
   QF_RETURN_IF_ERROR(model->BindWeights());
-  QF_RETURN_IF_ERROR(model->PlaceWeights(InterleaveOnLoad()));
+  QF_RETURN_IF_ERROR(model->PlaceWeights(InterleaveOnLoad(), options.float_matrices_as_q8_0));
   return model;
 }
 
@@ -94,31 +94,58 @@ bool InterleaveOnLoad() {
   return value == nullptr || std::string_view(value) != "0";
 }
 
-Status Model::PlaceWeights(bool interleave) {
+Status Model::PlaceWeights(bool interleave, bool float_as_q8_0) {
   std::vector<WeightMatrix*> matrices = {&weights_.output};
   for (LayerWeights& l : weights_.layers) {
     for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(m);
   }
+  const FormatOps* q8_0 = FindFormatOps(GgmlType::Q8_0);
+  auto converts = [&](const WeightMatrix& m) {
+    const bool is_float = m.type == GgmlType::F32 || m.type == GgmlType::F16 || m.type == GgmlType::BF16;
+    return float_as_q8_0 && is_float && m.n_in % 32 == 0;
+  };
+  auto placed_row_bytes = [&](const WeightMatrix& m) {
+    return converts(m) ? static_cast<size_t>(*RowBytes(GgmlType::Q8_0, static_cast<uint64_t>(m.n_in))) : m.row_bytes;
+  };
   size_t total = 0;
-  for (const WeightMatrix* m : matrices) total += HugePageArena::Footprint(m->bytes());
+  for (const WeightMatrix* m : matrices) total += HugePageArena::Footprint(placed_row_bytes(*m) * static_cast<size_t>(m->n_out));
   arena_ = HugePageArena(total);
   if (!arena_.ok()) {
     return MakeError(fmt::format("{}: cannot reserve {:.1f} MiB of memory for the weights", file_.path(),
                                  static_cast<double>(total) / 1048576.0));
   }
+  std::vector<float> row;
   for (WeightMatrix* m : matrices) {
-    uint8_t* copy = arena_.Allocate(m->bytes());
     const uint8_t* mapped = m->data;
-    if (interleave && CanInterleave(m->type, m->n_in, m->n_out)) {
-      InterleaveRows(*m, copy);
-      m->interleaved = copy;  // `data` stays on the file: row lookups (the tied embedding) read it
-    } else {
-      std::memcpy(copy, mapped, m->bytes());
+    const uint64_t mapped_bytes = m->bytes();
+    if (converts(*m)) {
+      // Rows converted one by one into their final place; not interleaved (the original
+      // `data` must stay readable for row lookups, and this copy has no other home).
+      const size_t row_bytes = placed_row_bytes(*m);
+      uint8_t* copy = arena_.Allocate(row_bytes * static_cast<size_t>(m->n_out));
+      row.resize(static_cast<size_t>(m->n_in));
+      for (int64_t r = 0; r < m->n_out; ++r) {
+        m->ops->dequantize_row(m->Row(r), row.data(), m->n_in);
+        q8_0->quantize_row_ref(row.data(), copy + static_cast<size_t>(r) * row_bytes, m->n_in, nullptr);
+      }
+      m->type = GgmlType::Q8_0;
+      m->ops = q8_0;
+      m->row_bytes = row_bytes;
       m->data = copy;
+      m->interleaved = nullptr;
+    } else {
+      uint8_t* copy = arena_.Allocate(m->bytes());
+      if (interleave && CanInterleave(m->type, m->n_in, m->n_out)) {
+        InterleaveRows(*m, copy);
+        m->interleaved = copy;  // `data` stays on the file: row lookups (the tied embedding) read it
+      } else {
+        std::memcpy(copy, mapped, m->bytes());
+        m->data = copy;
+      }
     }
     // The file's pages of this matrix are not read again, except rows looked up; those fault
     // back in. Memory stays at one copy of the weights.
-    DropMappedPages(mapped, mapped + m->bytes());
+    DropMappedPages(mapped, mapped + mapped_bytes);
   }
   return Status::Ok();
 }

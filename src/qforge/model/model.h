@@ -37,11 +37,18 @@ struct ModelWeights {
 // (which keeps the row-major kernels, for comparisons and benchmarks).
 bool InterleaveOnLoad();
 
+struct ModelLoadOptions {
+  // Store float (F32/F16/BF16) matrices as Q8_0 copies: a quarter of F32's memory and
+  // bandwidth, for runs where the model only has to behave like itself (sampling calibration
+  // text, calib/self_calibration.h), not reproduce its exact logits.
+  bool float_matrices_as_q8_0 = false;
+};
+
 class Model {
  public:
   // Loads a GGUF model; every tensor's presence, shape and type is checked here so the
   // forward pass never meets a surprise.
-  static Expected<std::unique_ptr<Model>> Load(const std::string& path);
+  static Expected<std::unique_ptr<Model>> Load(const std::string& path, const ModelLoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
@@ -56,7 +63,8 @@ class Model {
   // streams all of them per token, and on Zen 4 that ran 9-20% faster than from the file's
   // 4 KiB pages), interleaved (kernels/interleaved.h) where `interleave` and the type allow,
   // and drops the file's pages of each, so memory stays at one copy of the weights.
-  Status PlaceWeights(bool interleave);
+  // float_as_q8_0: see ModelLoadOptions.
+  Status PlaceWeights(bool interleave, bool float_as_q8_0);
 
   GgufFile file_;
   ModelConfig config_;

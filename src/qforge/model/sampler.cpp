@@ -23,8 +23,13 @@ int32_t Sampler::Sample(std::span<const float> logits) {
   if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < keep) {
     keep = static_cast<size_t>(options_.top_k);
     std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
-  } else {
+  } else if (options_.top_p < 1.0f) {
     std::sort(candidates_.begin(), candidates_.end(), by_logit);
+  } else {
+    // Nothing is cut, so the order does not matter: only the largest logit goes in front (the
+    // softmax below subtracts it), saving a sort of the whole vocabulary per token.
+    std::iter_swap(candidates_.begin(), std::max_element(candidates_.begin(), candidates_.end(),
+                                                         [&](const auto& a, const auto& b) { return by_logit(b, a); }));
   }
   candidates_.resize(keep);
   // Softmax over the survivors, then keep the smallest prefix whose mass reaches top_p.

@@ -34,6 +34,7 @@ const char* ImportanceOriginName(ImportanceOrigin origin) {
     case ImportanceOrigin::kMeasured: return "measured";
     case ImportanceOrigin::kDerived: return "derived";
     case ImportanceOrigin::kEstimated: return "estimated";
+    case ImportanceOrigin::kSelfMeasured: return "self-measured";
   }
   return "?";
 }

@@ -29,7 +29,9 @@
 
 namespace qforge {
 
-enum class ImportanceOrigin { kNone, kMeasured, kDerived, kEstimated };
+// kSelfMeasured: measured, on text the model sampled itself (calib/self_calibration.h); the
+// planner never returns it, QuantizeModel reports kMeasured so when the imatrix was sampled.
+enum class ImportanceOrigin { kNone, kMeasured, kDerived, kEstimated, kSelfMeasured };
 const char* ImportanceOriginName(ImportanceOrigin origin);
 
 struct ColumnImportance {

@@ -51,7 +51,8 @@ Expected<Plan> PlanTensor(const TensorSource::Tensor& t, const ModelShape& shape
   if (!IsQuantizableTensor(t.name, t.shape.size())) {
     return Plan{IsFloatType(t.type) ? t.type : GgmlType::F32, false};
   }
-  GgmlType type = MixTensorType(opt.mix, t.name, shape, opt.imatrix != nullptr, opt.pure);
+  const bool user_imatrix = opt.imatrix != nullptr && !opt.imatrix_self_sampled;
+  GgmlType type = MixTensorType(opt.mix, t.name, shape, user_imatrix, opt.pure);
   for (const auto& o : opt.overrides) {
     if (std::regex_search(t.name, o.regex)) {
       type = o.type;
@@ -63,9 +64,10 @@ Expected<Plan> PlanTensor(const TensorSource::Tensor& t, const ModelShape& shape
 }
 
 // Only the matrices inside the transformer blocks, and only where the importance was not
-// measured: on SmolLM2 and on the tiny reference model, protecting each group's largest weight
-// lowers KL divergence there, while for the token embedding and the output head (which write
-// and read the logits' space directly) it does not (docs/decisions.md, "Outlier protection").
+// measured (on the user's text or on the model's own samples): on SmolLM2 and on the tiny
+// reference model, protecting each group's largest weight lowers KL divergence there, while for
+// the token embedding and the output head (which write and read the logits' space directly) it
+// does not (docs/decisions.md, "Outlier protection").
 bool ProtectsOutliers(const std::string& name, ImportanceOrigin importance, const QuantizeOptions& opt) {
   return opt.protect_outliers && importance != ImportanceOrigin::kMeasured && name.starts_with("blk.");
 }
@@ -175,6 +177,9 @@ Expected<QuantizeReport> QuantizeModel(TensorSource& source, const std::string& 
       }
       // The reference quantizers weight by the imatrix entry alone, when they weight at all.
       tr.importance = opt.reference_quantizer && imp ? ImportanceOrigin::kMeasured : columns.origin;
+      if (opt.imatrix_self_sampled && tr.importance == ImportanceOrigin::kMeasured) {
+        tr.importance = ImportanceOrigin::kSelfMeasured;
+      }
       RowWeighting weighting;
       weighting.importance = columns.values.empty() ? nullptr : columns.values.data();
       weighting.protect_group_max = ProtectsOutliers(t.name, columns.origin, opt);

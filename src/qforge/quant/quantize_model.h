@@ -27,6 +27,10 @@ struct QuantizeOptions {
   MixInfo mix;
   bool pure = false;                   // every quantizable tensor gets the mix's base type
   const Imatrix* imatrix = nullptr;    // importance per input column, by tensor name
+  // `imatrix` was sampled by the model itself (calib/self_calibration.h), not measured on the
+  // user's text: the mix picks the types it picks without an imatrix (so files match
+  // llama.cpp's data-free output type for type), and the tensors report kSelfMeasured.
+  bool imatrix_self_sampled = false;
   std::vector<TensorTypeOverride> overrides;  // first match wins, before shape fallbacks
   int threads = 1;
   // Where the importance matrix has no entry for a tensor (or none is given), derive or
