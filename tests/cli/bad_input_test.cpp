@@ -133,6 +133,14 @@ TEST(BadInput, ImatrixNeedsATextOrSelf) {
                      {"-f TEXT", "--self"});
 }
 
+// Sampling sizes whose KV cache cannot fit are refused before anything is allocated.
+TEST(BadInput, SelfCalibrationLargerThanMemory) {
+  const std::string out = TempDir() + "/huge-self.gguf";
+  ExpectOneLineError(RunCli("imatrix -m " + TinyModel() + " --self --sequences 4096 --sequence-length 1048576 -o " + out),
+                     {"sampling needs", "KV cache", "MiB available"});
+  EXPECT_FALSE(testing::FileExists(out));
+}
+
 TEST(BadInput, BadImatrixFile) {
   ExpectOneLineError(RunCli("quantize " + TinyModel() + " " + TempDir() + "/y.gguf --type Q4_K_S --imatrix " + TinyModel()),
                      {TinyModel(), "not an importance matrix"});

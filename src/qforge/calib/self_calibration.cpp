@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <numeric>
 #include <sstream>
 #include <vector>
 
 #include "qforge/core/thread_pool.h"
+#include "qforge/model/config.h"
 #include "qforge/model/context.h"
 #include "qforge/model/sampler.h"
 
@@ -105,11 +107,19 @@ Expected<SelfCalibrationResult> SelfCalibrateFile(const std::string& path, const
   {
     auto file = GgufFile::Open(path);
     if (!file) return file.error();
-    const uint64_t needed = SamplingFootprint(*file), available = AvailableMemory();
-    if (available > 0 && needed > available / 10 * 8) {
-      return MakeError(fmt::format("sampling needs the model in memory ({:.0f} MiB at Q8_0), more than 80% of the "
-                                   "{:.0f} MiB available",
-                                   static_cast<double>(needed) / 1048576.0, static_cast<double>(available) / 1048576.0));
+    auto config = ReadModelConfig(*file);  // fails here, before any copy, for an architecture qforge cannot run
+    if (!config) return config.error();
+    // The model's copy plus the sequences' KV cache (half floats, positions rounded up to 32).
+    const uint64_t positions = (static_cast<uint64_t>(std::max(options.sequence_length, 1)) + 31) / 32 * 32;
+    const uint64_t kv = static_cast<uint64_t>(std::max(options.n_sequences, 1)) * positions *
+                        static_cast<uint64_t>(config->n_layer) * static_cast<uint64_t>(config->n_head_kv) *
+                        static_cast<uint64_t>(config->head_dim + config->head_dim_v) * 2;
+    const uint64_t weights = SamplingFootprint(*file), available = AvailableMemory();
+    if (available > 0 && weights + kv > available / 10 * 8) {
+      return MakeError(fmt::format("sampling needs {:.0f} MiB (the model at Q8_0 {:.0f} MiB, KV cache {:.0f} MiB), "
+                                   "more than 80% of the {:.0f} MiB available",
+                                   static_cast<double>(weights + kv) / 1048576.0, static_cast<double>(weights) / 1048576.0,
+                                   static_cast<double>(kv) / 1048576.0, static_cast<double>(available) / 1048576.0));
     }
   }
   ModelLoadOptions load;

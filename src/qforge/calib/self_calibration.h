@@ -37,7 +37,8 @@ Expected<SelfCalibrationResult> SelfCalibrate(const Model& model, const Tokenize
 
 // Loads the GGUF model at `path` (float matrices as Q8_0, ModelLoadOptions) and samples as
 // above; the model is released before it returns. Fails when qforge cannot run the model, or
-// when its copy would take more than 80% of the memory available (MemAvailable).
+// when its copy and the KV cache would take more than 80% of the memory available
+// (MemAvailable).
 Expected<SelfCalibrationResult> SelfCalibrateFile(const std::string& path, const SelfCalibrationOptions& options,
                                                   const ProgressFn& progress = nullptr);
 
