@@ -57,6 +57,33 @@ std::optional<std::string> OutputDirectoryProblem(const std::string& output) {
   return std::nullopt;
 }
 
+// Self-calibration's importance, or nothing (with one stderr line saying why) when it cannot
+// run: the caller then estimates the importance from the weights.
+std::optional<Imatrix> SampledImportance(const QuantizeCliOptions& cli, bool hf_directory, int threads) {
+  if (hf_directory) {
+    fmt::print(stderr, "self-calibration skipped: it runs GGUF inputs only; importance estimated from the weights\n");
+    return std::nullopt;
+  }
+  SelfCalibrationOptions so = cli.self_calibration;
+  so.threads = threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  StderrProgress sampling("self-calibration");
+  auto sampled = SelfCalibrateFile(cli.input, so, sampling.AsFn());
+  sampling.Finish();
+#ifdef __GLIBC__
+  // The sampling run's buffers are freed, but glibc keeps heap it grew while its mmap
+  // threshold had risen (about 57 MB on SmolLM2); give it back before the streaming pass.
+  ::malloc_trim(0);
+#endif
+  if (!sampled) {
+    fmt::print(stderr, "self-calibration skipped: {}; importance estimated from the weights\n", sampled.error().message);
+    return std::nullopt;
+  }
+  fmt::print(stderr, "self-calibration: {} sequences of {} tokens sampled in {:.1f} s\n", so.n_sequences,
+             so.sequence_length, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return MeanImportance(sampled->collector.entries());
+}
+
 int RunQuantize(const QuantizeCliOptions& cli) {
   const auto mix = FindMix(cli.type);
   if (!mix) {
@@ -93,31 +120,10 @@ int RunQuantize(const QuantizeCliOptions& cli) {
   // otherwise the importance is estimated from the weights (quant/importance.h).
   const bool float_mix = mix->base == GgmlType::F32 || mix->base == GgmlType::F16 || mix->base == GgmlType::BF16;
   if (!imatrix && !cli.no_self_calibration && !cli.reference && !float_mix) {
-    if (hf_directory) {
-      fmt::print(stderr, "self-calibration skipped: it runs GGUF inputs only; importance estimated from the weights\n");
-    } else {
-      SelfCalibrationOptions so = cli.self_calibration;
-      so.threads = opt.threads;
-      const auto t0 = std::chrono::steady_clock::now();
-      StderrProgress sampling("self-calibration");
-      auto sampled = SelfCalibrateFile(cli.input, so, sampling.AsFn());
-      sampling.Finish();
-#ifdef __GLIBC__
-      // The sampling run's buffers are freed, but glibc keeps heap it grew while its mmap
-      // threshold had risen (about 57 MB on SmolLM2); give it back before the streaming pass.
-      ::malloc_trim(0);
-#endif
-      if (sampled) {
-        imatrix = MeanImportance(sampled->collector.entries());
-        opt.imatrix = &*imatrix;
-        opt.imatrix_self_sampled = true;
-        fmt::print(stderr, "self-calibration: {} sequences of {} tokens sampled in {:.1f} s\n", so.n_sequences,
-                   so.sequence_length,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      } else {
-        fmt::print(stderr, "self-calibration skipped: {}; importance estimated from the weights\n",
-                   sampled.error().message);
-      }
+    imatrix = SampledImportance(cli, hf_directory, opt.threads);
+    if (imatrix) {
+      opt.imatrix = &*imatrix;
+      opt.imatrix_self_sampled = true;
     }
   }
 

@@ -119,8 +119,8 @@ Status Model::PlaceWeights(bool interleave, bool float_as_q8_0) {
     const uint8_t* mapped = m->data;
     const uint64_t mapped_bytes = m->bytes();
     if (converts(*m)) {
-      // Rows converted one by one into their final place; not interleaved (the original
-      // `data` must stay readable for row lookups, and this copy has no other home).
+      // Rows converted one by one straight into the arena, and left row-major: interleaving
+      // reads a finished row-major matrix, which would need a second buffer of this size.
       const size_t row_bytes = placed_row_bytes(*m);
       uint8_t* copy = arena_.Allocate(row_bytes * static_cast<size_t>(m->n_out));
       row.resize(static_cast<size_t>(m->n_in));

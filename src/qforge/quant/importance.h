@@ -29,8 +29,9 @@
 
 namespace qforge {
 
-// kSelfMeasured: measured, on text the model sampled itself (calib/self_calibration.h); the
-// planner never returns it, QuantizeModel reports kMeasured so when the imatrix was sampled.
+// kSelfMeasured: measured on text the model sampled itself (calib/self_calibration.h).
+// QuantizeModel reports it in place of kMeasured when QuantizeOptions::imatrix_self_sampled is
+// set; the planner itself never returns it.
 enum class ImportanceOrigin { kNone, kMeasured, kDerived, kEstimated, kSelfMeasured };
 const char* ImportanceOriginName(ImportanceOrigin origin);
 
