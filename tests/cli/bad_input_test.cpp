@@ -89,6 +89,14 @@ TEST(BadInput, UnsupportedArchitecture) {
   ExpectOneLineError(RunCli("generate -p hi -m " + path), {path, "unsupported architecture 'mamba'"});
   ExpectOneLineError(RunCli("perplexity -f " + SharedDir() + "/testdata/llamacpp/eval.txt -m " + path),
                      {path, "unsupported architecture"});
+  ExpectOneLineError(RunCli("imatrix --self -m " + path + " -o " + TempDir() + "/mamba-imatrix.gguf"),
+                     {path, "unsupported architecture 'mamba'"});
+  // quantize needs no forward pass: it says why self-calibration is skipped and goes on.
+  const auto q = RunCli("quantize " + path + " " + TempDir() + "/mamba-q8_0.gguf --type Q8_0 -t 1");
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_NE(q.err.find("self-calibration skipped: " + path + ": unsupported architecture 'mamba'"), std::string::npos)
+      << q.err;
+  EXPECT_NE(q.out.find("estimated"), std::string::npos) << q.out;
 }
 
 TEST(BadInput, AbsurdHyperparameters) {
